@@ -1,0 +1,3 @@
+from ehr_bridge.cli.main import run
+
+run()

@@ -1,0 +1,55 @@
+"""Shared SQLAlchemy metadata and engine construction for every table of ehr-bridge.
+
+Each concern keeps its tables in its own module (``ehr_bridge/store/tables.py`` for the FHIR
+store, ``ehr_bridge/sync/tables.py`` for connector state, ...) on this one ``metadata``, and
+its own Alembic revision branch under ``ehr_bridge/store/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine as _sa_create_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and route them to psycopg 3."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalize_db_url(url)).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """Engine with the pragmas/settings ehr-bridge relies on (WAL and FKs on SQLite)."""
+    url = normalize_db_url(url)
+    if is_sqlite(url):
+        engine = _sa_create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return _sa_create_engine(url, **kwargs)
