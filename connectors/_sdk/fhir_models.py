@@ -1,0 +1,53 @@
+"""THE one import point for FHIR resource models in ehr-bridge.
+
+JP Core targets FHIR R4 (4.0.1). ``fhir.resources`` 8.x ships R5 (default), R4B (4.3.0) and
+STU3 — no R4 package. R4B is R4 plus a small set of additive changes (mostly in medication
+definition and subscription resources, none of which ehr-bridge produces or stores), and its
+models accept every R4 resource we handle (Patient, Encounter, Condition, Observation,
+MedicationRequest, AllergyIntolerance, DiagnosticReport, Specimen, ConceptMap, ...). So R4B is
+our R4 validator. Changing the validator is this one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class as _get_class
+from pydantic import ValidationError
+
+FHIR_VERSION = "4.0.1"
+VALIDATOR_PACKAGE = "fhir.resources.R4B"
+
+__all__ = ["FHIR_VERSION", "ValidationError", "model_class", "validate_resource"]
+
+
+def model_class(resource_type: str) -> Any:
+    """The model class for ``resource_type``; KeyError for an unknown type."""
+    try:
+        return _get_class(resource_type)
+    except (KeyError, ValueError, AttributeError) as exc:
+        raise KeyError(resource_type) from exc
+
+
+def validate_resource(resource: dict[str, Any]) -> list[str]:
+    """Validation problems of a resource as ``path: message`` strings ([] when valid).
+
+    Messages name the element path and the problem, never the offending value (it may be
+    patient data).
+    """
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str):
+        return ["resourceType: missing or not a string"]
+    try:
+        cls = model_class(rtype)
+    except KeyError:
+        return [f"resourceType: unknown resource type {rtype!r}"]
+    try:
+        cls.model_validate(resource)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{rtype}.{loc}: {err.get('msg', 'invalid')}")
+        return problems or [f"{rtype}: invalid"]
+    return []
