@@ -1,0 +1,20 @@
+"""Text normalisation for matching Japanese clinical terms (width, kana, case, dashes)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−－﹣"})
+_HIRA_TO_KATA = {chr(c): chr(c + 0x60) for c in range(0x3041, 0x3097)}
+_SPACES = str.maketrans({c: None for c in " \u3000\t\n・･"})
+
+
+def norm(text: str) -> str:
+    """NFKC (full/half width), hiragana→katakana, lower case, dash variants, no spaces."""
+    t = unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_SPACES).lower()
+    return "".join(_HIRA_TO_KATA.get(ch, ch) for ch in t)
+
+
+def nfkc(text: str) -> str:
+    """NFKC only (keeps hiragana and case): the form the parser works on."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
