@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine, make_url
 from sqlalchemy import create_engine as _sa_create_engine
+from sqlalchemy.engine import Engine, make_url
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -1,0 +1,426 @@
+"""The FHIR store: versioned resources, search indexes and projections, in one transaction per write."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from ehr_bridge.store.errors import Gone, NotFound, VersionConflict
+from ehr_bridge.store.fhirtime import instant_text, now_utc
+from ehr_bridge.store.indexing import index_rows
+from ehr_bridge.store.projections import Projection
+from ehr_bridge.store.tables import INDEX_TABLES, history_table, resource_table
+
+_CHUNK = 500
+
+
+def canonical_json(resource: dict[str, Any]) -> bytes:
+    return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """Hash of the content that matters for change detection (meta.versionId/lastUpdated excluded)."""
+    meta = resource.get("meta")
+    if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
+        stripped_meta = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
+        resource = {**resource}
+        if stripped_meta:
+            resource["meta"] = stripped_meta
+        else:
+            resource.pop("meta")
+    return hashlib.sha1(canonical_json(resource)).hexdigest()
+
+
+def _with_meta(resource: dict[str, Any], version: int, last_updated: datetime) -> dict[str, Any]:
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = instant_text(last_updated)
+    return {**resource, "meta": meta}
+
+
+@dataclass
+class UpsertStats:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: UpsertStats) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.by_type.update(other.by_type)
+
+
+@dataclass
+class WriteOutcome:
+    resource: dict[str, Any]
+    created: bool
+    changed: bool
+
+
+class FhirStore:
+    """Versioned FHIR resources over SQLAlchemy Core (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine, projections: Sequence[Projection] = ()) -> None:
+        self.engine = engine
+        self.projections = list(projections)
+
+    # ----------------------------------------------------------------- transactions
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.begin() as new:
+                yield new
+
+    # ----------------------------------------------------------------- writes
+    def upsert_many(
+        self, resources: Iterable[dict[str, Any]], conn: Connection | None = None
+    ) -> UpsertStats:
+        """Create or update resources keeping their ids; identical content adds no version.
+
+        Resources without an id get a new UUID. All rows are written in one transaction
+        (``conn`` when given).
+        """
+        stats = UpsertStats()
+        batch: list[dict[str, Any]] = []
+        with self._conn(conn) as c:
+            for resource in resources:
+                batch.append(resource)
+                if len(batch) >= _CHUNK:
+                    stats.add(self._upsert_chunk(c, batch))
+                    batch = []
+            if batch:
+                stats.add(self._upsert_chunk(c, batch))
+        return stats
+
+    def _existing(
+        self, conn: Connection, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
+        found: dict[tuple[str, str], Any] = {}
+        t = resource_table
+        for rtype, ids in by_type.items():
+            for i in range(0, len(ids), _CHUNK):
+                rows = conn.execute(
+                    select(
+                        t.c.pk,
+                        t.c.id,
+                        t.c.version_id,
+                        t.c.content_hash,
+                        t.c.deleted,
+                        t.c.content,
+                        t.c.last_updated,
+                    ).where(t.c.resource_type == rtype, t.c.id.in_(ids[i : i + _CHUNK]))
+                )
+                for row in rows:
+                    found[(rtype, row.id)] = row
+        return found
+
+    def _upsert_chunk(self, conn: Connection, chunk: list[dict[str, Any]]) -> UpsertStats:
+        stats = UpsertStats()
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for resource in chunk:
+            if not resource.get("id"):
+                resource = {**resource, "id": str(uuid.uuid4())}
+            latest[(resource["resourceType"], str(resource["id"]))] = resource
+        existing = self._existing(conn, latest.keys())
+        now = now_utc()
+        new_rows: list[dict[str, Any]] = []
+        new_resources: list[dict[str, Any]] = []
+        changed: list[tuple[Any, dict[str, Any]]] = []
+        for key, resource in latest.items():
+            digest = content_hash(resource)
+            old = existing.get(key)
+            if old is not None and not old.deleted and old.content_hash == digest:
+                stats.unchanged += 1
+                continue
+            stats.by_type[key[0]] += 1
+            if old is None:
+                stored = _with_meta(resource, 1, now)
+                new_rows.append(self._row(stored, 1, now, digest))
+                new_resources.append(stored)
+                stats.created += 1
+            else:
+                stored = _with_meta(resource, old.version_id + 1, now)
+                changed.append((old, stored))
+                stats.updated += 1
+        if new_rows:
+            result = conn.execute(
+                insert(resource_table).returning(resource_table.c.pk, sort_by_parameter_order=True),
+                new_rows,
+            )
+            pks = [row.pk for row in result]
+            self._write_derived(conn, list(zip(pks, new_resources, strict=True)), replace=False)
+        if changed:
+            self._archive(conn, [old for old, _ in changed])
+            for old, stored in changed:
+                conn.execute(
+                    update(resource_table)
+                    .where(resource_table.c.pk == old.pk)
+                    .values(self._row(stored, old.version_id + 1, now, content_hash(stored)))
+                )
+            self._write_derived(conn, [(old.pk, stored) for old, stored in changed], replace=True)
+        return stats
+
+    @staticmethod
+    def _row(stored: dict[str, Any], version: int, now: datetime, digest: str) -> dict[str, Any]:
+        return {
+            "resource_type": stored["resourceType"],
+            "id": str(stored["id"]),
+            "version_id": version,
+            "last_updated": now,
+            "deleted": False,
+            "content_hash": digest,
+            "content": canonical_json(stored).decode("utf-8"),
+        }
+
+    def _archive(self, conn: Connection, olds: Sequence[Any]) -> None:
+        rows = [
+            {
+                "resource_type": old_type,
+                "id": old.id,
+                "version_id": old.version_id,
+                "last_updated": old.last_updated,
+                "deleted": old.deleted,
+                "content": old.content,
+            }
+            for old in olds
+            for old_type in [orjson.loads(old.content)["resourceType"]]
+        ]
+        conn.execute(insert(history_table), rows)
+
+    def _clear_derived(self, conn: Connection, items: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        pks = [pk for pk, _ in items]
+        for i in range(0, len(pks), _CHUNK):
+            part = pks[i : i + _CHUNK]
+            for table in INDEX_TABLES.values():
+                conn.execute(delete(table).where(table.c.res_pk.in_(part)))
+        by_type: dict[str, list[str]] = {}
+        for _, resource in items:
+            by_type.setdefault(resource["resourceType"], []).append(str(resource["id"]))
+        for projection in self.projections:
+            for table in projection.tables:
+                for rtype, ids in by_type.items():
+                    for i in range(0, len(ids), _CHUNK):
+                        conn.execute(
+                            delete(table).where(
+                                table.c.resource_type == rtype,
+                                table.c.resource_id.in_(ids[i : i + _CHUNK]),
+                            )
+                        )
+
+    def _write_derived(
+        self, conn: Connection, items: Sequence[tuple[int, dict[str, Any]]], *, replace: bool
+    ) -> None:
+        if replace:
+            self._clear_derived(conn, items)
+        index_batches: dict[str, list[dict[str, Any]]] = {}
+        for pk, resource in items:
+            for kind, rows in index_rows(resource).items():
+                bucket = index_batches.setdefault(kind, [])
+                for row in rows:
+                    row["res_pk"] = pk
+                    bucket.append(row)
+        for kind, rows in index_batches.items():
+            if rows:
+                conn.execute(insert(INDEX_TABLES[kind]), rows)
+        for projection in self.projections:
+            proj_batches: dict[str, list[dict[str, Any]]] = {}
+            for _, resource in items:
+                for table_name, rows in projection.project(resource).items():
+                    proj_batches.setdefault(table_name, []).extend(rows)
+            for table_name, rows in proj_batches.items():
+                if rows:
+                    conn.execute(insert(projection.table(table_name)), rows)
+
+    def create(self, resource: dict[str, Any], conn: Connection | None = None) -> dict[str, Any]:
+        """Create with a server-assigned id (any id in the body is replaced)."""
+        body = {**resource, "id": str(uuid.uuid4())}
+        with self._conn(conn) as c:
+            self._upsert_chunk(c, [body])
+            stored = self.read(body["resourceType"], body["id"], conn=c)
+        assert stored is not None
+        return stored
+
+    def update(
+        self,
+        resource: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        conn: Connection | None = None,
+    ) -> WriteOutcome:
+        """Update (or create with the client's id); ``if_match`` is a version id to require."""
+        rtype, rid = resource["resourceType"], str(resource["id"])
+        with self._conn(conn) as c:
+            current = self._existing(c, [(rtype, rid)]).get((rtype, rid))
+            if if_match is not None:
+                if current is None or current.deleted or str(current.version_id) != if_match:
+                    have = "none" if current is None else str(current.version_id)
+                    raise VersionConflict(
+                        f"{rtype}/{rid}: If-Match version {if_match} does not match current version {have}"
+                    )
+            stats = self._upsert_chunk(c, [resource])
+            stored = self.read(rtype, rid, conn=c)
+        assert stored is not None
+        return WriteOutcome(
+            stored, created=current is None or bool(current.deleted), changed=stats.unchanged == 0
+        )
+
+    def delete(self, rtype: str, rid: str, conn: Connection | None = None) -> bool:
+        """Logical delete (a new, deleted version). False when there was nothing to delete."""
+        with self._conn(conn) as c:
+            current = self._existing(c, [(rtype, rid)]).get((rtype, rid))
+            if current is None or current.deleted:
+                return False
+            self._archive(c, [current])
+            now = now_utc()
+            c.execute(
+                update(resource_table)
+                .where(resource_table.c.pk == current.pk)
+                .values(version_id=current.version_id + 1, last_updated=now, deleted=True)
+            )
+            self._clear_derived(c, [(current.pk, {"resourceType": rtype, "id": rid})])
+        return True
+
+    # ----------------------------------------------------------------- reads
+    def read(self, rtype: str, rid: str, conn: Connection | None = None) -> dict[str, Any] | None:
+        t = resource_table
+        stmt = select(t.c.content, t.c.deleted).where(t.c.resource_type == rtype, t.c.id == rid)
+        if conn is not None:
+            row = conn.execute(stmt).first()
+        else:
+            with self.engine.connect() as c:
+                row = c.execute(stmt).first()
+        if row is None or row.deleted:
+            return None
+        return orjson.loads(row.content)  # type: ignore[no-any-return]
+
+    def read_or_raise(self, rtype: str, rid: str) -> dict[str, Any]:
+        t = resource_table
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(t.c.content, t.c.deleted, t.c.version_id).where(
+                    t.c.resource_type == rtype, t.c.id == rid
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"{rtype}/{rid} is not known")
+        if row.deleted:
+            raise Gone(f"{rtype}/{rid} was deleted (version {row.version_id})")
+        return orjson.loads(row.content)  # type: ignore[no-any-return]
+
+    def vread(self, rtype: str, rid: str, version: str) -> dict[str, Any]:
+        t, h = resource_table, history_table
+        with self.engine.connect() as c:
+            cur = c.execute(
+                select(t.c.content, t.c.version_id, t.c.deleted).where(
+                    t.c.resource_type == rtype, t.c.id == rid
+                )
+            ).first()
+            if cur is None:
+                raise NotFound(f"{rtype}/{rid} is not known")
+            if str(cur.version_id) == version:
+                if cur.deleted:
+                    raise Gone(f"{rtype}/{rid} version {version} is a deletion")
+                return orjson.loads(cur.content)  # type: ignore[no-any-return]
+            if not version.isdigit():
+                raise NotFound(f"{rtype}/{rid} has no version {version!r}")
+            old = c.execute(
+                select(h.c.content, h.c.deleted).where(
+                    h.c.resource_type == rtype, h.c.id == rid, h.c.version_id == int(version)
+                )
+            ).first()
+        if old is None:
+            raise NotFound(f"{rtype}/{rid} has no version {version}")
+        if old.deleted:
+            raise Gone(f"{rtype}/{rid} version {version} is a deletion")
+        return orjson.loads(old.content)  # type: ignore[no-any-return]
+
+    def history(
+        self, rtype: str, rid: str
+    ) -> list[tuple[int, bool, datetime, dict[str, Any] | None]]:
+        """(version, deleted, last_updated, resource or None) newest first."""
+        t, h = resource_table, history_table
+        with self.engine.connect() as c:
+            cur = c.execute(
+                select(t.c.version_id, t.c.deleted, t.c.last_updated, t.c.content).where(
+                    t.c.resource_type == rtype, t.c.id == rid
+                )
+            ).first()
+            if cur is None:
+                raise NotFound(f"{rtype}/{rid} is not known")
+            olds = c.execute(
+                select(h.c.version_id, h.c.deleted, h.c.last_updated, h.c.content)
+                .where(h.c.resource_type == rtype, h.c.id == rid)
+                .order_by(h.c.version_id.desc())
+            ).all()
+        out: list[tuple[int, bool, datetime, dict[str, Any] | None]] = []
+        for row in [cur, *olds]:
+            out.append(
+                (
+                    row.version_id,
+                    row.deleted,
+                    row.last_updated,
+                    None if row.deleted else orjson.loads(row.content),
+                )
+            )
+        return out
+
+    def counts(self) -> dict[str, int]:
+        t = resource_table
+        with self.engine.connect() as c:
+            rows = c.execute(
+                select(t.c.resource_type, func.count())
+                .where(t.c.deleted.is_(False))
+                .group_by(t.c.resource_type)
+                .order_by(t.c.resource_type)
+            ).all()
+        return {row[0]: int(row[1]) for row in rows}
+
+    def iter_all(self, rtype: str | None = None, batch: int = 2000) -> Iterator[dict[str, Any]]:
+        """Every current resource (of one type), ordered by type and id, streamed in batches."""
+        t = resource_table
+        last: tuple[str, str] = ("", "")
+        while True:
+            stmt = select(t.c.resource_type, t.c.id, t.c.content).where(t.c.deleted.is_(False))
+            if rtype:
+                stmt = stmt.where(t.c.resource_type == rtype, t.c.id > last[1])
+            else:
+                stmt = stmt.where(
+                    (t.c.resource_type > last[0])
+                    | ((t.c.resource_type == last[0]) & (t.c.id > last[1]))
+                )
+            stmt = stmt.order_by(t.c.resource_type, t.c.id).limit(batch)
+            with self.engine.connect() as c:
+                rows = c.execute(stmt).all()
+            if not rows:
+                return
+            for row in rows:
+                yield orjson.loads(row.content)
+            last = (rows[-1].resource_type, rows[-1].id)
+
+    def search(
+        self, rtype: str, params: Sequence[tuple[str, str]], *, lenient: bool = False
+    ) -> Any:
+        from ehr_bridge.store.search import run_search
+
+        return run_search(self, rtype, params, lenient=lenient)

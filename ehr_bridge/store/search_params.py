@@ -1,0 +1,162 @@
+"""The search parameters the store indexes and the API accepts, per resource type.
+
+Each parameter names its FHIR search type and the element paths it reads (``|`` separates
+alternatives, ``.`` steps into elements, lists are flattened). The paths follow the FHIR R4 /
+JP Core search parameter definitions for the resource types ehr-bridge serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ParamType = Literal["token", "string", "date", "reference", "quantity"]
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: ParamType
+    path: str
+    targets: tuple[str, ...] = ()  # reference target types (for _include and validation)
+    sortable: bool = False
+
+    @property
+    def paths(self) -> list[list[str]]:
+        return [p.strip().split(".") for p in self.path.split("|")]
+
+
+def _p(
+    name: str, type_: ParamType, path: str, *targets: str, sortable: bool = False
+) -> SearchParam:
+    return SearchParam(name, type_, path, tuple(targets), sortable)
+
+
+_PATIENT_REF = ("Patient",)
+
+SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
+    "Patient": {
+        p.name: p
+        for p in [
+            _p("identifier", "token", "identifier"),
+            _p("name", "string", "name"),
+            _p("family", "string", "name.family"),
+            _p("given", "string", "name.given"),
+            _p("birthdate", "date", "birthDate", sortable=True),
+            _p("gender", "token", "gender"),
+            _p("telecom", "token", "telecom"),
+            _p("address", "string", "address"),
+        ]
+    },
+    "Encounter": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("date", "date", "period", sortable=True),
+            _p("class", "token", "class"),
+            _p("status", "token", "status"),
+            _p("location", "reference", "location.location", "Location"),
+            _p("identifier", "token", "identifier"),
+            _p("reason-code", "token", "reasonCode"),
+        ]
+    },
+    "Condition": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("code", "token", "code"),
+            _p("onset-date", "date", "onsetDateTime|onsetPeriod", sortable=True),
+            _p("recorded-date", "date", "recordedDate", sortable=True),
+            _p("clinical-status", "token", "clinicalStatus"),
+            _p("verification-status", "token", "verificationStatus"),
+            _p("encounter", "reference", "encounter", "Encounter"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
+    "Observation": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("code", "token", "code"),
+            _p("date", "date", "effectiveDateTime|effectivePeriod|effectiveInstant", sortable=True),
+            _p("value-quantity", "quantity", "valueQuantity"),
+            _p("category", "token", "category"),
+            _p("status", "token", "status"),
+            _p("encounter", "reference", "encounter", "Encounter"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
+    "MedicationRequest": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("code", "token", "medicationCodeableConcept"),
+            _p("authoredon", "date", "authoredOn", sortable=True),
+            _p("status", "token", "status"),
+            _p("encounter", "reference", "encounter", "Encounter"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
+    "AllergyIntolerance": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "patient", *_PATIENT_REF),
+            _p("code", "token", "code"),
+            _p("clinical-status", "token", "clinicalStatus"),
+            _p("date", "date", "recordedDate", sortable=True),
+        ]
+    },
+    "DiagnosticReport": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("code", "token", "code"),
+            _p("date", "date", "effectiveDateTime|effectivePeriod", sortable=True),
+            _p("result", "reference", "result", "Observation"),
+            _p("status", "token", "status"),
+        ]
+    },
+    "Specimen": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("type", "token", "type"),
+        ]
+    },
+    "Location": {
+        p.name: p for p in [_p("name", "string", "name"), _p("identifier", "token", "identifier")]
+    },
+    "Organization": {
+        p.name: p for p in [_p("name", "string", "name"), _p("identifier", "token", "identifier")]
+    },
+    "Practitioner": {
+        p.name: p for p in [_p("name", "string", "name"), _p("identifier", "token", "identifier")]
+    },
+    "ConceptMap": {p.name: p for p in [_p("url", "token", "url"), _p("name", "string", "name")]},
+}
+
+# Parameters every resource type has; handled on the resource table itself.
+COMMON_PARAMS = {"_id", "_lastUpdated"}
+
+# Result-shaping parameters (not filters).
+CONTROL_PARAMS = {
+    "_count",
+    "_offset",
+    "_sort",
+    "_include",
+    "_revinclude",
+    "_summary",
+    "_total",
+    "_format",
+    "_pretty",
+    "_elements",
+}
+
+
+def params_for(resource_type: str) -> dict[str, SearchParam]:
+    return SEARCH_PARAMS.get(resource_type, {})
