@@ -1,0 +1,1 @@
+"""Term linking (terms → codes) and time expressions (→ JST date windows)."""
