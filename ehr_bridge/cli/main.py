@@ -34,7 +34,40 @@ def _load_features() -> None:
 
 def run() -> None:
     _load_features()
-    app()
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:  # last resort: a clear message, never a traceback with data in it
+        _report_unexpected(exc)
+        raise SystemExit(1) from None
+
+
+def _report_unexpected(exc: Exception) -> None:
+    import logging
+    import os
+
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    if isinstance(exc, OperationalError):
+        typer.echo(
+            "error: cannot use the database (check --db / EHR_BRIDGE_DB and that the "
+            f"server is running): {type(exc.orig).__name__}",
+            err=True,
+        )
+    elif isinstance(exc, SQLAlchemyError):
+        typer.echo(f"error: database error ({type(exc).__name__})", err=True)
+    else:
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}; run with EHR_BRIDGE_DEBUG=1 "
+            "for the traceback",
+            err=True,
+        )
+    if os.environ.get("EHR_BRIDGE_DEBUG"):
+        logging.getLogger("ehr_bridge").exception("unexpected error")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,237 @@
+"""FHIR store commands: serve, import-fhir, export-fhir, db, demo, config."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ehr_bridge.cli.common import DbOption, fail, progress, settings_for
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "synthetic"
+_BATCH = 2000
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("import-fhir")(import_fhir)
+    app.command("export-fhir")(export_fhir)
+    app.command("demo")(demo)
+    db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
+    db_app.command("upgrade")(db_upgrade)
+    db_app.command("current")(db_current)
+    app.add_typer(db_app, name="db")
+    config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+    config_app.command("show")(config_show)
+    app.add_typer(config_app, name="config")
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the FHIR R4 API under /fhir and the product endpoints until stopped."""
+    settings = settings_for(db, host=host, port=port)
+    _serve(settings)
+
+
+def _serve(settings: Any) -> None:
+    import uvicorn
+
+    from ehr_bridge.api.app import create_app
+
+    app = create_app(settings)
+    typer.echo(
+        f"ehr-bridge serving http://{settings.host}:{settings.port}/fhir (Ctrl-C to stop)", err=True
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def import_fhir(
+    paths: Annotated[
+        list[Path], typer.Argument(help="NDJSON files, Bundle JSON files or folders of them.")
+    ],
+    db: DbOption = None,
+    validate: Annotated[
+        bool, typer.Option(help="Validate each resource against the FHIR R4 models.")
+    ] = True,
+) -> None:
+    """Import FHIR resources keeping their ids. Bad lines are reported (file:line) and skipped; exit 3 then."""
+    settings = settings_for(db)
+    counts, problems = load_paths(settings.db, paths, validate=validate)
+    _print_counts(counts)
+    for problem in problems:
+        typer.echo(f"skipped {problem}", err=True)
+    if problems:
+        typer.echo(f"{len(problems)} resource(s) skipped; everything else was stored.", err=True)
+        raise typer.Exit(3)
+
+
+def load_paths(
+    db_url: str, paths: list[Path], *, validate: bool = True
+) -> tuple[dict[str, dict[str, int]], list[Any]]:
+    """Import files into the store; returns per-type counts and the input problems."""
+    from ehr_bridge.fhir_io import InputProblem, input_files, read_resources
+    from ehr_bridge.store import open_store
+
+    store = open_store(db_url)
+    files = input_files(paths)
+    problems: list[InputProblem] = []
+    counts: dict[str, dict[str, int]] = {}
+
+    def flush(batch: list[dict[str, Any]]) -> None:
+        stats = store.upsert_many(batch)
+        for resource in batch:
+            counts.setdefault(resource["resourceType"], {"read": 0})["read"] += 1
+        for key in ("created", "updated", "unchanged"):
+            counts.setdefault("_all", {})[key] = counts.get("_all", {}).get(key, 0) + getattr(
+                stats, key
+            )
+
+    with progress() as bar:
+        task = bar.add_task("importing", total=sum(f.stat().st_size for f in files if f.exists()))
+        for file in files:
+            batch: list[dict[str, Any]] = []
+            for parsed in read_resources(file, problems, validate=validate):
+                batch.append(parsed.resource)
+                if len(batch) >= _BATCH:
+                    flush(batch)
+                    batch = []
+            if batch:
+                flush(batch)
+            if file.exists():
+                bar.advance(task, file.stat().st_size)
+    return counts, problems
+
+
+def _print_counts(counts: dict[str, dict[str, int]]) -> None:
+    totals = counts.pop("_all", {})
+    for rtype in sorted(counts):
+        typer.echo(f"{rtype}\t{counts[rtype]['read']}")
+    typer.echo(
+        f"stored {sum(c['read'] for c in counts.values())} resources "
+        f"(created {totals.get('created', 0)}, updated {totals.get('updated', 0)}, "
+        f"unchanged {totals.get('unchanged', 0)})"
+    )
+
+
+def export_fhir(
+    outdir: Annotated[Path, typer.Argument(help="Folder for <ResourceType>.ndjson files.")],
+    db: DbOption = None,
+) -> None:
+    """Export every current resource as <ResourceType>.ndjson (FHIR Bulk Data layout)."""
+    from ehr_bridge.fhir_io import write_ndjson
+    from ehr_bridge.store import open_store
+
+    settings = settings_for(db)
+    store = open_store(settings.db)
+    total = sum(store.counts().values())
+    with progress() as bar:
+        task = bar.add_task("exporting", total=total)
+
+        def tick() -> Any:
+            for resource in store.iter_all():
+                bar.advance(task)
+                yield resource
+
+        counts = write_ndjson(outdir, tick())
+    for rtype in sorted(counts):
+        typer.echo(f"{rtype}\t{counts[rtype]}")
+    typer.echo(f"exported {sum(counts.values())} resources to {outdir}")
+
+
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    from ehr_bridge.store.base import create_engine
+    from ehr_bridge.store.migrate import current_revisions, upgrade
+
+    settings = settings_for(db)
+    engine = create_engine(settings.db)
+    changed = upgrade(engine)
+    typer.echo(
+        ("upgraded to " if changed else "already at ")
+        + ", ".join(sorted(current_revisions(engine)))
+    )
+
+
+def db_current(db: DbOption = None) -> None:
+    """Show the schema revisions the database is at, and the newest ones."""
+    from ehr_bridge.store.base import create_engine
+    from ehr_bridge.store.migrate import current_revisions, head_revisions
+
+    settings = settings_for(db)
+    current = current_revisions(create_engine(settings.db))
+    typer.echo(f"current: {', '.join(sorted(current)) or '(empty database)'}")
+    typer.echo(f"newest:  {', '.join(sorted(head_revisions()))}")
+
+
+def config_show() -> None:
+    """Print the effective settings (secrets masked) and where each can be set."""
+    from ehr_bridge.config import Settings
+
+    settings = settings_for(None)
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        typer.echo(f"{name} = {value!s}\t# EHR_BRIDGE_{name.upper()}: {field.description}")
+
+
+def demo(
+    db: DbOption = None,
+    data: Annotated[Path, typer.Option(help="Folder of NDJSON files to load.")] = EXAMPLES_DIR,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")
+    ] = True,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Create the store, load the bundled synthetic data, show what is there, then serve the API."""
+    from ehr_bridge.store import open_store
+
+    settings = settings_for(db, host=host, port=port)
+    if not data.is_dir():
+        raise fail(f"no demo data at {data} (run examples/generate_synthetic.py)")
+    typer.echo(f"loading synthetic JP Core data from {data} into {settings.db}")
+    counts, problems = load_paths(settings.db, [data])
+    _print_counts(counts)
+    if problems:
+        raise fail(f"{len(problems)} demo resources failed to load: {problems[0]}", 3)
+    store = open_store(settings.db)
+    typer.echo("\nwhat is in the store:")
+    for rtype, n in store.counts().items():
+        typer.echo(f"  {rtype:<20} {n:>7}")
+    _demo_queries(store)
+    if serve_api:
+        typer.echo("")
+        _serve(settings)
+    sys.stdout.flush()
+
+
+def _demo_queries(store: Any) -> None:
+    examples = [
+        ("Patient", [("gender", "female"), ("_summary", "count")], "女性の患者"),
+        (
+            "Observation",
+            [
+                ("code", "urn:oid:1.2.392.200119.4.504|3D046000001920402"),
+                ("value-quantity", "ge6.5"),
+                ("_summary", "count"),
+            ],
+            "HbA1c(NGSP) ≥ 6.5 の検査結果 (OID form)",
+        ),
+        (
+            "Encounter",
+            [("class", "IMP"), ("status", "in-progress"), ("_summary", "count")],
+            "入院中の入院",
+        ),
+        ("Condition", [("code", "E11"), ("_summary", "count")], "2型糖尿病 E11 の病名"),
+    ]
+    typer.echo("\nexample searches:")
+    for rtype, params, label in examples:
+        result = store.search(rtype, params)
+        query = "&".join(f"{k}={v}" for k, v in params)
+        typer.echo(f"  {label}: {result.total}    GET /fhir/{rtype}?{query}")
