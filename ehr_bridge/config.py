@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     ssmix2_root: str | None = Field(
         None, description="SS-MIX2 storage root synced on a schedule (unset: no sync job)."
     )
+    facility_code: str = Field(
+        "",
+        description="医療機関コード (10 digits) of this hospital: builds the JP Core patient "
+        "identifier system urn:oid:1.2.392.100495.20.3.51.1<code> written by connectors.",
+    )
     ssmix2_cron: str = Field("*/10 * * * *", description="Cron schedule of the SS-MIX2 sync job.")
     mllp_host: str = Field("127.0.0.1", description="Address the MLLP listener binds.")
     mllp_port: int = Field(2575, description="Port the MLLP listener binds.")

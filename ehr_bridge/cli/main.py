@@ -24,6 +24,8 @@ app = typer.Typer(
 _FEATURES = [
     "fhir",  # serve, import-fhir, export-fhir, db, demo, config
     "jlac",  # jlac map, jlac import-codebook
+    "connectors",  # connectors list, connectors describe
+    "ingest",  # ingest ss-mix2, quarantine list, quarantine retry
 ]
 
 

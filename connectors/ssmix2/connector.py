@@ -1,0 +1,185 @@
+"""The SS-MIX2 storage connector: walks a storage root and yields one record per storage record
+(patient ID, date, data kind, order number), plus one record per patient folding its visit
+(ADT) messages into Encounters. All file I/O is in :meth:`SSMix2Connector.discover`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from connectors._sdk.base import ConnectorConfig
+from connectors._sdk.errors import FatalError, RecordError
+from connectors._sdk.records import Conversion, SourceRecord
+from connectors.ssmix2.convert import ConvertOptions, convert_message, convert_visit_messages
+from connectors.ssmix2.encounter import VISIT_KINDS
+from connectors.ssmix2.storage import (
+    MAIN_DOCUMENT,
+    StorageFile,
+    iter_patient_dirs,
+    parse_name,
+    patient_files,
+    resolve,
+)
+
+VISITS = "visits"
+
+
+class SSMix2Config(ConnectorConfig):
+    root: str = Field(description="SS-MIX2 storage root (standard or extended storage).")
+    facility_code: str = Field(
+        "",
+        description="医療機関コード (10 digits: prefecture 2 + point-table 1 + code 7). Builds the "
+        "JP Core patient identifier system urn:oid:1.2.392.100495.20.3.51.1<code> and scopes ids.",
+    )
+    jp_core_uri_form: Literal["url", "oid"] = Field(
+        "url",
+        description="Code-system URI form written: JP Core 1.2 URLs or legacy OIDs (JP-CLINS).",
+    )
+    local_system_base: str = Field(
+        "urn:ehr-bridge:ssmix2:local:",
+        description="Prefix of code-system URIs for local (99xxx) HL7 coding systems.",
+    )
+
+
+class SSMix2Connector:
+    """SS-MIX2 standardized/extended storage reader."""
+
+    name: ClassVar[str] = "ss-mix2"
+    Config: ClassVar[type[ConnectorConfig]] = SSMix2Config
+
+    def __init__(self, config: SSMix2Config) -> None:
+        self.config = config
+        self.root = Path(config.root)
+        self.options = ConvertOptions(
+            facility_code=config.facility_code,
+            uri_form=config.jp_core_uri_form,
+            local_system_base=config.local_system_base,
+        )
+
+    def _key(self, key: str) -> str:
+        return f"{self.config.facility_code}:{key}" if self.config.facility_code else key
+
+    # ------------------------------------------------------------------ I/O
+    def discover(self, since: str | None = None) -> Iterator[SourceRecord]:
+        """Records of every patient folder, patient by patient (memory: one folder at a time).
+
+        Files with an unparsable name are yielded as records whose payload is a ``RecordError``
+        so they end up in quarantine.
+        """
+        if not self.root.is_dir():
+            raise FatalError("storage root is not a directory")
+        for pdir in iter_patient_dirs(self.root):
+            yield from self.patient_records(pdir)
+
+    def patient_records(self, pdir: Path) -> Iterator[SourceRecord]:
+        files = patient_files(pdir)
+        for f in files:
+            if f.name is None:
+                yield SourceRecord(
+                    key=self._key(f"badname/{f.key_name}"),
+                    payload=RecordError(
+                        f"unrecognised storage file name: {f.problem}", "file name"
+                    ),
+                    source_ref=str(f.path),
+                )
+        records = resolve(files)
+        pid = pdir.name
+        visit_parts: list[tuple[str, str, bytes, str]] = []
+        has_visits = False
+        # ADT-00 (master record) first, so fallback Patients from other messages are no-ops
+        records.sort(key=lambda r: (r.name.kind != "ADT-00", r.key))
+        for r in records:
+            kind = r.name.kind
+            if kind in VISIT_KINDS:
+                has_visits = True
+                if not r.deleted:
+                    data = _read(r.path)
+                    visit_parts.append((kind, r.name.sent_sortable + kind, data, str(r.path)))
+                continue
+            if r.deleted:
+                yield SourceRecord(self._key(r.key), None, str(r.path), r.name.sent_sortable)
+                continue
+            data = _read(r.path)
+            yield SourceRecord(
+                key=self._key(r.key),
+                payload=(r.name.patient_id, kind, data),
+                source_ref=str(r.path),
+                cursor=r.name.sent_sortable,
+                fingerprint=SourceRecord.fingerprint_of(data),
+            )
+        if has_visits:
+            fp = SourceRecord.fingerprint_of(
+                *(p[2] for p in visit_parts), *(p[3].encode() for p in visit_parts)
+            )
+            yield SourceRecord(
+                key=self._key(f"{pid}/{VISITS}"),
+                payload=(pid, VISITS, tuple(visit_parts)),
+                source_ref=str(pdir),
+                cursor=max((p[1][:17] for p in visit_parts), default=""),
+                fingerprint=fp,
+            )
+
+    def reload(self, source_ref: str) -> SourceRecord | None:
+        """Re-read the record a file belongs to (``quarantine retry``)."""
+        path = Path(source_ref)
+        if path.is_dir():  # a patient folder: its visit record
+            for rec in self.patient_records(path):
+                if rec.key.endswith(f"/{VISITS}"):
+                    return rec
+            return None
+        name_part = path.parent.name if path.name == MAIN_DOCUMENT else path.name
+        try:
+            name = parse_name(name_part)
+        except ValueError:
+            return None
+        pdir = _patient_dir(path)
+        if pdir is None:
+            return None
+        for rec in self.patient_records(pdir):
+            if name.kind in VISIT_KINDS and rec.key.endswith(f"/{VISITS}"):
+                return rec
+            if rec.key == self._key(name.record_key):
+                return rec
+        return None
+
+    # ------------------------------------------------------------------ pure
+    def convert(self, record: SourceRecord) -> Conversion:
+        payload = record.payload
+        if isinstance(payload, RecordError):
+            raise payload
+        pid, kind, data = payload
+        if kind == VISITS:
+            return convert_visit_messages(
+                [(k, s, d, ref) for k, s, d, ref in data],
+                patient_id=pid,
+                options=self.options,
+                record_key=record.key,
+            )
+        return convert_message(
+            data,
+            kind=kind,
+            patient_id=pid,
+            options=self.options,
+            source_ref=record.source_ref,
+            record_key=record.key,
+        )
+
+
+def _read(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _patient_dir(path: Path) -> Path | None:
+    # <pdir>/<date>/<kind>/<file>  or  <pdir>/<date>/<kind>/<content>/main_document.hl7
+    up = 4 if path.name == MAIN_DOCUMENT else 3
+    p = path
+    for _ in range(up):
+        p = p.parent
+    return p if p.is_dir() else None
+
+
+__all__ = ["SSMix2Config", "SSMix2Connector", "StorageFile"]

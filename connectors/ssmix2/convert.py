@@ -1,0 +1,241 @@
+"""Pure conversion of one decoded SS-MIX2 / JAHIS HL7 v2.5 message to JP Core resources.
+
+Public API (used by the storage connector, and meant for the MLLP listener and benchmarks):
+
+- :func:`decode_message` (bytes → text, per MSH-18) and :func:`parse_message` (text → segments);
+- :func:`convert_message` (bytes or text → :class:`Conversion`), independent of where the
+  message came from; ``kind`` is the SS-MIX2 data kind when known (storage file name), else it
+  is derived from MSH-9;
+- :func:`convert_visit_messages` (the ADT visit messages of one patient → Encounters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from connectors._sdk.errors import RecordError
+from connectors._sdk.records import Conversion
+from connectors.ssmix2.clinical import convert_allergies, convert_conditions
+from connectors.ssmix2.common import Ctx, patient_id_of
+from connectors.ssmix2.encounter import EVENT_KIND, VISIT_KINDS, VisitEvent, convert_visits
+from connectors.ssmix2.hl7 import Message, decode_message, parse_message
+from connectors.ssmix2.lab import body_observations, convert_results
+from connectors.ssmix2.medication import convert_medications
+from connectors.ssmix2.patient import patient_resource
+
+__all__ = [
+    "ConvertOptions",
+    "convert_message",
+    "convert_visit_messages",
+    "decode_message",
+    "kind_of",
+    "parse_message",
+]
+
+EXTENDED_VITALS = "L-OBSERVATIONS^OBSERVATIONS^99ZL01"
+
+# data kind → message types (MSH-9.1^MSH-9.2) it may carry
+KIND_MESSAGES: dict[str, set[str]] = {
+    "ADT-00": {"ADT^A08", "ADT^A23", "ADT^A28", "ADT^A31"},
+    "ADT-61": {"ADT^A60"},
+    "PPR-01": {"PPR^ZD1", "PPR^PC1", "PPR^PC2", "PPR^PC3"},
+    "OMP-01": {"RDE^O11"},
+    "OMP-02": {"RDE^O11"},
+    "OML-11": {"OUL^R22", "ORU^R01", "OUL^R21", "OUL^R24"},
+    EXTENDED_VITALS: {"ORU^R30", "ORU^R01"},
+}
+# data kinds recognised but not mapped to FHIR yet: converted to nothing, with a warning
+NOT_MAPPED = {"ADT-01", "ADT-31", "ADT-32", "ADT-41", "ADT-51", "OMP-11", "OMP-12", "OMP-31",
+              "OMP-32", "OMP-41", "OMP-42", "OML-01", "OML-02", "OML-12", "OMG-01", "OMG-02",
+              "OMG-03", "OMG-11", "OMG-12", "OMG-13", "OMD", "OMI-01", "OMI-02", "OMI-11",
+              "OMI-12", "OMI-13", "OMG-04", "OMG-14", "ADT-71"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertOptions:
+    facility_code: str = ""
+    uri_form: Literal["url", "oid"] = "url"
+    local_system_base: str = "urn:ehr-bridge:ssmix2:local:"
+
+
+def kind_of(msg: Message) -> str:
+    """SS-MIX2 data kind derived from MSH-9 (for messages that did not come from storage)."""
+    t = msg.message_type
+    trigger = msg.msh.comp(9, 2)
+    if t.startswith("ADT^"):
+        if trigger in ("A08", "A23", "A28", "A31"):
+            return "ADT-00"
+        if trigger == "A60":
+            return "ADT-61"
+        return EVENT_KIND.get(trigger, "")
+    if t == "RDE^O11":
+        return "OMP-02" if msg.first("RXC") is not None else "OMP-01"
+    if t == "ORU^R30":
+        return EXTENDED_VITALS
+    for kind, types in KIND_MESSAGES.items():
+        if t in types:
+            return kind
+    return ""
+
+
+def _ctx(opts: ConvertOptions, **kw: Any) -> Ctx:
+    return Ctx(opts.facility_code, opts.uri_form, opts.local_system_base, **kw)
+
+
+def _to_message(data: bytes | str | Message) -> Message:
+    if isinstance(data, Message):
+        return data
+    text = decode_message(data) if isinstance(data, bytes) else data
+    return parse_message(text)
+
+
+def fallback_patient(ctx: Ctx, msg: Message) -> list[dict[str, Any]]:
+    """Patient from this message's PID, stored only if the patient has none yet."""
+    pid = msg.first("PID")
+    if pid is None:
+        return []
+    sub = Ctx(ctx.facility_code, ctx.uri_form, ctx.local_system_base, ctx.patient_id)
+    try:
+        return [patient_resource(sub, pid, full=False)]
+    except RecordError:
+        # a snapshot PID with a malformed field: build the Patient from the identifier alone
+        return [patient_resource(sub, _bare_pid(msg), full=False)]
+
+
+def _bare_pid(msg: Message) -> Any:
+    from connectors.ssmix2.hl7 import Segment
+
+    pid = msg.first("PID")
+    assert pid is not None
+    return Segment(
+        ["PID", "", "", pid.field(3), "", pid.field(5)],
+        pid.comp_sep,
+        pid.rep_sep,
+        pid.sub_sep,
+        pid.esc,
+    )
+
+
+def convert_message(
+    data: bytes | str | Message,
+    *,
+    kind: str | None = None,
+    patient_id: str | None = None,
+    options: ConvertOptions | None = None,
+    source_ref: str = "",
+    record_key: str = "",
+) -> Conversion:
+    """Convert one message. Raises :class:`RecordError` when it cannot be converted.
+
+    ``kind``: SS-MIX2 data kind (from the storage file name); ``None`` derives it from MSH-9.
+    ``patient_id``: storage patient ID (wins over PID-3, which is checked against it).
+    Visit messages (ADT-12/21/22/42/52) converted alone give one Encounter each; the storage
+    connector folds all of a patient's visit messages with :func:`convert_visit_messages`.
+    """
+    opts = options or ConvertOptions()
+    msg = _to_message(data)
+    derived = kind_of(msg)
+    kind = kind or derived
+    ctx = _ctx(opts, kind=kind, record_key=record_key, source_ref=source_ref)
+    if not kind:
+        raise RecordError("unknown message type", location="MSH-9")
+    allowed = KIND_MESSAGES.get(kind)
+    if allowed is not None and msg.message_type not in allowed:
+        raise RecordError(f"message type does not match data kind {kind}", location="MSH-9")
+    ctx.patient_id = patient_id or ""
+    ctx.patient_id = patient_id_of(msg, ctx)
+    conv = Conversion()
+    if kind == "ADT-00":
+        pid = msg.first("PID")
+        assert pid is not None
+        if msg.msh.comp(9, 2) == "A23":
+            ctx.warn("MSH-9", "patient delete message (A23): not applied")
+            return _finish(conv, ctx, msg, set())
+        conv.resources.append(patient_resource(ctx, pid, full=True))
+        conv.resources.extend(body_observations(ctx, msg))
+        conv.resources.extend(convert_allergies(ctx, msg, "AL1"))
+        used = {"PID", "OBX", "AL1"}
+    elif kind in VISIT_KINDS:
+        conv.resources.extend(convert_visits(ctx, [VisitEvent(kind, "", msg, source_ref)]))
+        conv.if_absent.extend(fallback_patient(ctx, msg))
+        used = {"PID", "PV1", "PV2", "EVN"}
+    elif kind in NOT_MAPPED:
+        ctx.warn("MSH-9", f"data kind {kind} is not mapped to FHIR yet; nothing stored")
+        conv.if_absent.extend(fallback_patient(ctx, msg))
+        used = {"PID"}
+    elif kind == "ADT-61":
+        conv.resources.extend(convert_allergies(ctx, msg, "IAM"))
+        used = {"PID", "IAM"}
+    elif kind == "PPR-01":
+        conv.resources.extend(convert_conditions(ctx, msg))
+        used = {"PID", "PRB"}
+    elif kind in ("OMP-01", "OMP-02"):
+        conv.resources.extend(convert_medications(ctx, msg, injection=kind == "OMP-02"))
+        used = {"PID", "ORC", "RXE", "TQ1", "RXR", "RXC"}
+    elif kind == "OML-11":
+        conv.resources.extend(convert_results(ctx, msg))
+        used = {"PID", "ORC", "OBR", "SPM", "OBX"}
+    elif kind == EXTENDED_VITALS or kind.startswith("L-OBSERVATIONS"):
+        conv.resources.extend(convert_results(ctx, msg, vital=True))
+        used = {"PID", "ORC", "OBR", "OBX"}
+    else:
+        raise RecordError(f"unsupported data kind {kind}", location="MSH-9")
+    if kind not in ("ADT-00",) and kind not in VISIT_KINDS and kind not in NOT_MAPPED:
+        conv.if_absent.extend(fallback_patient(ctx, msg))
+    return _finish(conv, ctx, msg, used)
+
+
+def _finish(conv: Conversion, ctx: Ctx, msg: Message, used: set[str]) -> Conversion:
+    conv.issues.extend(ctx.issues)
+    seen = []
+    for s in msg.segments:
+        if (
+            s.name not in used
+            and s.name not in ("MSH", "EVN", "PV1", "PV2", "NTE")
+            and s.name not in seen
+        ):
+            seen.append(s.name)
+    conv.unconsumed.extend(seen)
+    return conv
+
+
+def convert_visit_messages(
+    events: list[tuple[str, str, bytes | str | Message, str]],
+    *,
+    patient_id: str,
+    options: ConvertOptions | None = None,
+    record_key: str = "",
+) -> Conversion:
+    """Fold one patient's visit messages into Encounters.
+
+    ``events``: (data kind, sort key, message bytes/text, source_ref). A message that cannot be
+    decoded becomes an error issue with its ``source_ref`` (quarantined alone).
+    """
+    opts = options or ConvertOptions()
+    ctx = _ctx(opts, patient_id=patient_id, record_key=record_key)
+    conv = Conversion()
+    parsed: list[VisitEvent] = []
+    for kind, sort_key, data, ref in events:
+        sub = _ctx(opts, patient_id=patient_id, source_ref=ref)
+        try:
+            msg = _to_message(data)
+            if msg.message_type.split("^")[0] != "ADT":
+                raise RecordError("message type does not match data kind", location="MSH-9")
+            patient_id_of(msg, sub)
+            # validate the times this event contributes (malformed → quarantine this file)
+            convert_visits(sub, [VisitEvent(kind, sort_key, msg, ref)])
+        except RecordError as exc:
+            from connectors._sdk.records import Issue
+
+            conv.issues.append(Issue("error", exc.location, exc.reason, ref))
+            continue
+        conv.issues.extend(sub.issues)
+        parsed.append(VisitEvent(kind, sort_key, msg, ref))
+        conv.if_absent.extend(fallback_patient(sub, msg))
+    ctx.source_ref = ""
+    conv.resources.extend(convert_visits(ctx, parsed))
+    conv.issues.extend(i for i in ctx.issues if i not in conv.issues)
+    if conv.if_absent:
+        conv.if_absent = conv.if_absent[-1:]
+    return conv

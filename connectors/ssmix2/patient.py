@@ -1,0 +1,148 @@
+"""PID → JP_Patient (ADT-00 master record, or a fallback from any message's PID)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.ssmix2.common import PATIENT_ID_OID, REPRESENTATION, Ctx, fhir_date, meta
+from connectors.ssmix2.hl7 import Segment
+
+GENDER = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
+ADDRESS_USE = {"H": "home", "B": "work", "C": "temp", "O": "work", "BA": "old"}
+TELECOM_USE = {
+    "PRN": "home",
+    "WPN": "work",
+    "EMR": "home",
+    "ORN": "home",
+    "NET": "home",
+    "PRS": "mobile",
+}
+TELECOM_SYSTEM = {"PH": "phone", "FX": "fax", "CP": "phone", "Internet": "email", "X.400": "email"}
+
+
+def patient_identifier_system(facility_code: str) -> str:
+    """JP Core facility patient-ID system: ``urn:oid:1.2.392.100495.20.3.51.1<医療機関コード10桁>``."""
+    return (
+        f"{PATIENT_ID_OID}{facility_code}" if facility_code else "urn:ehr-bridge:ssmix2:patient-id"
+    )
+
+
+def human_names(pid: Segment) -> list[dict[str, Any]]:
+    out = []
+    for rep in range(len(pid.reps(5))):
+        c = pid.comps(5, rep)
+        if not c:
+            continue
+        family = c[0].split("&")[0].strip() if c else ""
+        given = c[1].strip() if len(c) > 1 else ""
+        middle = c[2].strip() if len(c) > 2 else ""
+        kind = c[7].strip().upper() if len(c) > 7 else ""
+        if not family and not given:
+            continue
+        name: dict[str, Any] = {"use": "official"}
+        if kind in ("I", "P"):
+            name["extension"] = [
+                {"url": REPRESENTATION, "valueCode": "IDE" if kind == "I" else "SYL"}
+            ]
+        if family:
+            name["family"] = family
+        givens = [g for g in (given, middle) if g]
+        if givens:
+            name["given"] = givens
+        name["text"] = " ".join(x for x in (family, *givens) if x)
+        out.append(name)
+    # kanji (IDE) first, then kana (SYL): stable order whatever the message order was
+    out.sort(key=lambda n: {"IDE": 0, "SYL": 1}.get(_rep(n), 2))
+    return out
+
+
+def _rep(name: dict[str, Any]) -> str:
+    for e in name.get("extension", []):
+        return str(e.get("valueCode"))
+    return ""
+
+
+def addresses(pid: Segment) -> list[dict[str, Any]]:
+    out = []
+    for rep in range(len(pid.reps(11))):
+        c = pid.comps(11, rep) + [""] * 9
+        street, other, city, state, zipc, country, atype, full = (x.strip() for x in c[:8])
+        if not any((street, other, city, state, zipc, full)):
+            continue
+        a: dict[str, Any] = {}
+        if atype in ADDRESS_USE:
+            a["use"] = ADDRESS_USE[atype]
+        text = full or "".join(x for x in (state, city, street, other) if x)
+        if text:
+            a["text"] = text
+        lines = [x for x in (street, other) if x]
+        if lines:
+            a["line"] = lines
+        if city:
+            a["city"] = city
+        if state:
+            a["state"] = state
+        if zipc:
+            a["postalCode"] = zipc
+        if country:
+            a["country"] = country
+        out.append(a)
+    return out
+
+
+def telecoms(pid: Segment) -> list[dict[str, Any]]:
+    out = []
+    for n in (13, 14):
+        for rep in range(len(pid.reps(n))):
+            c = pid.comps(n, rep) + [""] * 12
+            number = (c[11] or c[0]).strip()
+            if not number:
+                continue
+            t: dict[str, Any] = {
+                "system": TELECOM_SYSTEM.get(c[2].strip(), "phone"),
+                "value": number,
+            }
+            use = TELECOM_USE.get(c[1].strip(), "work" if n == 14 else None)
+            if use:
+                t["use"] = use
+            out.append(t)
+    return out
+
+
+def patient_resource(ctx: Ctx, pid: Segment, *, full: bool) -> dict[str, Any]:
+    """JP_Patient from PID. ``full`` (ADT-00) adds address and telecom."""
+    res: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": ctx.id("Patient", ctx.patient_id),
+        "meta": meta("JP_Patient"),
+        "identifier": [
+            {"system": patient_identifier_system(ctx.facility_code), "value": ctx.patient_id}
+        ],
+    }
+    names = human_names(pid)
+    if names:
+        res["name"] = names
+    if full:
+        tel = telecoms(pid)
+        if tel:
+            res["telecom"] = tel
+    sex = pid.comp(8)
+    if sex:
+        if sex in GENDER:
+            res["gender"] = GENDER[sex]
+        else:
+            ctx.warn("PID-8", "unknown administrative sex code")
+    birth = pid.comp(7)
+    if birth:
+        res["birthDate"] = fhir_date(birth, "PID-7")
+    if full:
+        addr = addresses(pid)
+        if addr:
+            res["address"] = addr
+        died = pid.comp(30)
+        if died == "Y":
+            dod = pid.comp(29)
+            res["deceasedDateTime" if dod else "deceasedBoolean"] = (
+                fhir_date(dod, "PID-29") if dod else True
+            )
+    return res

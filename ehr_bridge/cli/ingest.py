@@ -1,0 +1,125 @@
+"""`ehr-bridge ingest ss-mix2 ROOT` and `ehr-bridge quarantine list|retry`.
+
+Exit status of ``ingest``: 0 all converted, 3 finished with quarantined records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ehr_bridge.cli.common import DbOption, fail, settings_for
+
+EXIT_QUARANTINED = 3
+
+
+def register(app: typer.Typer) -> None:
+    ingest_app = typer.Typer(help="Ingest a source through its connector.", no_args_is_help=True)
+    ingest_app.command("ss-mix2")(ingest_ssmix2)
+    app.add_typer(ingest_app, name="ingest")
+    q_app = typer.Typer(help="Records that could not be converted.", no_args_is_help=True)
+    q_app.command("list")(quarantine_list)
+    q_app.command("retry")(quarantine_retry)
+    app.add_typer(q_app, name="quarantine")
+
+
+FacilityOption = Annotated[
+    str | None,
+    typer.Option(
+        help="医療機関コード (10 digits) for patient identifier systems (default: setting facility_code)."
+    ),
+]
+
+
+def _ssmix2(root: Path, settings: object, facility_code: str | None) -> object:
+    from connectors.ssmix2 import SSMix2Config, SSMix2Connector
+
+    cfg = SSMix2Config(
+        root=str(root.resolve()),
+        facility_code=facility_code
+        if facility_code is not None
+        else getattr(settings, "facility_code", ""),
+        jp_core_uri_form=getattr(settings, "jp_core_uri_form", "url"),
+    )
+    return SSMix2Connector(cfg)
+
+
+def ingest_ssmix2(
+    root: Annotated[Path, typer.Argument(help="SS-MIX2 storage root (standard or extended).")],
+    db: DbOption = None,
+    facility_code: FacilityOption = None,
+    no_validate: Annotated[
+        bool, typer.Option("--no-validate", help="Skip FHIR model validation.")
+    ] = False,
+) -> None:
+    """Ingest an SS-MIX2 storage tree; unconvertible files go to quarantine."""
+    settings = settings_for(db)
+    if not root.is_dir():
+        raise fail(f"storage root {root} is not a directory")
+    from ehr_bridge.store import open_store
+    from ehr_bridge.sync.loop import SyncLoop
+
+    store = open_store(settings.db)
+    connector = _ssmix2(root, settings, facility_code)
+    loop = SyncLoop(store, connector, scope=str(root.resolve()), validate=not no_validate)
+    report = loop.run()
+    r = report.as_dict()
+    typer.echo(
+        f"records={r['records']} converted={r['converted']} skipped={r['skipped']} "
+        f"deleted_records={r['deleted_records']} quarantined={r['quarantined']} "
+        f"created={r['created']} updated={r['updated']} unchanged={r['unchanged']} "
+        f"deleted={r['deleted_resources']} warnings={r['warnings']}"
+    )
+    for ref in report.quarantined_refs:
+        typer.echo(f"quarantined: {ref}", err=True)
+    if report.quarantined:
+        raise typer.Exit(EXIT_QUARANTINED)
+
+
+def quarantine_list(
+    db: DbOption = None,
+    connector: Annotated[str | None, typer.Option(help="Only this connector.")] = None,
+) -> None:
+    """List open quarantine entries: source file, segment/field, reason."""
+    settings = settings_for(db)
+    from ehr_bridge.store import open_store
+    from ehr_bridge.sync.loop import open_quarantine
+
+    rows = open_quarantine(open_store(settings.db), connector)
+    if not rows:
+        typer.echo("quarantine is empty")
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['id']}\t{r['connector']}\t{r['source_ref']}\t{r['location'] or '-'}\t{r['reason']}"
+            f"\tattempts={r['attempts']}"
+        )
+    typer.echo(f"{len(rows)} open")
+
+
+def quarantine_retry(
+    db: DbOption = None,
+    facility_code: FacilityOption = None,
+) -> None:
+    """Re-read and re-convert every open quarantine entry (after fixing the source)."""
+    settings = settings_for(db)
+    from ehr_bridge.store import open_store
+    from ehr_bridge.sync.loop import SyncLoop, open_quarantine
+
+    store = open_store(settings.db)
+    scopes = sorted({(r["connector"], r["scope"]) for r in open_quarantine(store)})
+    still = 0
+    for name, scope in scopes:
+        if name != "ss-mix2":
+            typer.echo(f"skipping {name}: no retry support in the CLI", err=True)
+            continue
+        loop = SyncLoop(store, _ssmix2(Path(scope), settings, facility_code), scope=scope)
+        rep = loop.retry()
+        typer.echo(
+            f"{scope}: retried={rep.records} converted={rep.converted} quarantined={rep.quarantined}"
+        )
+        still += rep.quarantined
+    if still:
+        raise typer.Exit(EXIT_QUARANTINED)

@@ -1,0 +1,390 @@
+"""The sync loop: discover → convert → validate → upsert → save cursor → quarantine.
+
+Records are processed in batches; each batch is one transaction (resources, record state,
+cursor and quarantine entries commit together). Per record:
+
+1. unchanged fingerprint → skip (re-runs add nothing and cost one read per file);
+2. tombstone (``payload is None``) → delete what the record produced before;
+3. ``convert`` (pure); ``RecordError`` or any other exception → quarantine, carry on;
+4. validate every resource against the FHIR models → invalid: quarantine the record;
+5. upsert the resources, delete those the previous version produced and this one does not,
+   store ``if_absent`` resources only where nothing exists yet;
+6. error issues naming a ``source_ref`` quarantine that element (e.g. one file of a
+   multi-file record); quarantine entries of records that now convert are resolved.
+
+Logs carry record keys and reasons only, never exception text (it may hold patient data).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+
+from connectors._sdk.errors import RecordError
+from connectors._sdk.fhir_models import validate_resource
+from connectors._sdk.records import Conversion, SourceRecord
+from ehr_bridge.store.tables import resource_table
+from ehr_bridge.sync.tables import cursor_table, quarantine_table, record_table
+
+log = logging.getLogger("ehr_bridge.sync")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class SyncReport:
+    records: int = 0
+    converted: int = 0
+    skipped: int = 0
+    deleted_records: int = 0
+    quarantined: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted_resources: int = 0
+    warnings: int = 0
+    quarantined_refs: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d.pop("quarantined_refs")
+        return d
+
+
+@dataclass
+class _Q:
+    record_key: str
+    source_ref: str
+    location: str
+    reason: str
+
+
+@dataclass
+class _Batch:
+    upserts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    if_absent: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    deletes: set[tuple[str, str]] = field(default_factory=set)
+    states: dict[str, tuple[str, list[str], str] | None] = field(default_factory=dict)
+    quarantine: list[_Q] = field(default_factory=list)
+    resolved_keys: set[str] = field(default_factory=set)
+    kept_refs: dict[str, set[str]] = field(default_factory=dict)
+    cursor: str = ""
+
+
+class SyncLoop:
+    def __init__(
+        self,
+        store: Any,
+        connector: Any,
+        *,
+        scope: str = "",
+        validate: bool = True,
+        batch_size: int = 500,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.store = store
+        self.connector = connector
+        self.name: str = connector.name
+        self.scope = scope
+        self.validate = validate
+        self.batch_size = batch_size
+        self.clock = clock
+        self._known: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ public
+    def run(self, since: str | None = None) -> SyncReport:
+        return self.process(self.connector.discover(since))
+
+    def process(self, records: Iterable[SourceRecord]) -> SyncReport:
+        report = SyncReport()
+        for chunk in _chunks(records, self.batch_size):
+            self._process_chunk(chunk, report)
+        return report
+
+    def retry(self) -> SyncReport:
+        """Re-read and re-convert every open quarantine entry of this connector + scope."""
+        with self.store.engine.connect() as c:
+            refs = [
+                r.source_ref
+                for r in c.execute(
+                    select(quarantine_table.c.source_ref)
+                    .where(
+                        quarantine_table.c.connector == self.name,
+                        quarantine_table.c.scope == self.scope,
+                        quarantine_table.c.resolved.is_(False),
+                    )
+                    .distinct()
+                )
+            ]
+        records: dict[str, SourceRecord] = {}
+        gone: list[str] = []
+        for ref in refs:
+            rec = self.connector.reload(ref)
+            if rec is None:
+                gone.append(ref)
+            else:
+                records[rec.key] = rec
+        report = self.process(
+            SourceRecord(r.key, r.payload, r.source_ref, r.cursor, "") for r in records.values()
+        )
+        if gone:
+            with self.store.begin() as conn:
+                conn.execute(
+                    update(quarantine_table)
+                    .where(
+                        quarantine_table.c.connector == self.name,
+                        quarantine_table.c.source_ref.in_(gone),
+                        quarantine_table.c.resolved.is_(False),
+                    )
+                    .values(resolved=True, last_seen=self.clock())
+                )
+        return report
+
+    # ------------------------------------------------------------------ internals
+    def _states(self, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        t = record_table
+        with self.store.engine.connect() as c:
+            for i in range(0, len(keys), 500):
+                rows = c.execute(
+                    select(t.c.record_key, t.c.fingerprint, t.c.resources).where(
+                        t.c.connector == self.name, t.c.record_key.in_(keys[i : i + 500])
+                    )
+                )
+                for r in rows:
+                    out[r.record_key] = r
+        return out
+
+    def _process_chunk(self, chunk: list[SourceRecord], report: SyncReport) -> None:
+        states = self._states(list({r.key for r in chunk}))
+        b = _Batch()
+        for rec in chunk:
+            report.records += 1
+            if rec.cursor and rec.cursor > b.cursor:
+                b.cursor = rec.cursor
+            state = states.get(rec.key)
+            old_refs: list[str] = json.loads(state.resources) if state is not None else []
+            if rec.payload is None:
+                if state is None:
+                    report.skipped += 1
+                    continue
+                for ref in old_refs:
+                    b.deletes.add(_split(ref))
+                b.states[rec.key] = None
+                b.resolved_keys.add(rec.key)
+                report.deleted_records += 1
+                continue
+            if state is not None and rec.fingerprint and state.fingerprint == rec.fingerprint:
+                report.skipped += 1
+                continue
+            conv = self._convert(rec, b, report)
+            if conv is None:
+                continue
+            refs = []
+            for res in conv.resources:
+                k = (res["resourceType"], res["id"])
+                b.upserts[k] = res
+                refs.append(f"{k[0]}/{k[1]}")
+            for res in conv.if_absent:
+                k = (res["resourceType"], res["id"])
+                if k not in b.upserts:
+                    b.if_absent.setdefault(k, res)
+            new = set(refs)
+            for ref in old_refs:
+                if ref not in new:
+                    b.deletes.add(_split(ref))
+            b.states[rec.key] = (rec.fingerprint or "-", refs, rec.source_ref)
+            b.resolved_keys.add(rec.key)
+            b.kept_refs[rec.key] = set()
+            for issue in conv.issues:
+                if issue.severity == "error":
+                    ref = issue.source_ref or rec.source_ref
+                    b.quarantine.append(_Q(rec.key, ref, issue.location, issue.reason))
+                    b.kept_refs[rec.key].add(ref)
+                    report.quarantined += 1
+                    report.quarantined_refs.append(ref)
+                else:
+                    report.warnings += 1
+            report.converted += 1
+        self._flush(b, report)
+
+    def _convert(self, rec: SourceRecord, b: _Batch, report: SyncReport) -> Conversion | None:
+        try:
+            conv: Conversion = self.connector.convert(rec)
+            if self.validate:
+                for res in [*conv.resources, *conv.if_absent]:
+                    problems = validate_resource(res)
+                    if problems:
+                        loc = problems[0].split(":", 1)[0]
+                        raise RecordError(f"FHIR validation failed: {problems[0]}", loc)
+        except RecordError as exc:
+            self._quarantine(rec, exc.location, exc.reason, b, report)
+            return None
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the run; no text logged
+            self._quarantine(rec, "", f"internal error ({type(exc).__name__})", b, report)
+            log.exception("record %s: converter raised %s", rec.key, type(exc).__name__)
+            return None
+        return conv
+
+    def _quarantine(
+        self, rec: SourceRecord, location: str, reason: str, b: _Batch, report: SyncReport
+    ) -> None:
+        b.quarantine.append(_Q(rec.key, rec.source_ref, location, reason))
+        b.kept_refs.setdefault(rec.key, set()).add(rec.source_ref)
+        report.quarantined += 1
+        report.quarantined_refs.append(rec.source_ref)
+        log.warning("quarantined record %s (%s): %s", rec.key, location or "-", reason)
+
+    def _flush(self, b: _Batch, report: SyncReport) -> None:
+        now = self.clock()
+        with self.store.begin() as conn:
+            deletes = b.deletes - set(b.upserts)
+            for rtype, rid in sorted(deletes):
+                if self.store.delete(rtype, rid, conn=conn):
+                    report.deleted_resources += 1
+                self._known.discard((rtype, rid))
+            absent = self._missing(conn, [k for k in b.if_absent if k not in b.upserts])
+            resources = list(b.upserts.values()) + [b.if_absent[k] for k in absent]
+            if resources:
+                stats = self.store.upsert_many(resources, conn=conn)
+                report.created += stats.created
+                report.updated += stats.updated
+                report.unchanged += stats.unchanged
+            self._known.update(b.upserts)
+            self._known.update(absent)
+            self._write_states(conn, b, now)
+            self._write_quarantine(conn, b, now)
+            if b.cursor:
+                self._save_cursor(conn, b.cursor, now)
+
+    def _missing(self, conn: Connection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        keys = [k for k in keys if k not in self._known]
+        if not keys:
+            return []
+        t = resource_table
+        found: set[tuple[str, str]] = set()
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, ids in by_type.items():
+            rows = conn.execute(
+                select(t.c.id).where(
+                    t.c.resource_type == rtype, t.c.id.in_(ids), t.c.deleted.is_(False)
+                )
+            )
+            found.update((rtype, r.id) for r in rows)
+        self._known.update(found)
+        return [k for k in keys if k not in found]
+
+    def _write_states(self, conn: Connection, b: _Batch, now: datetime) -> None:
+        t = record_table
+        if not b.states:
+            return
+        keys = list(b.states)
+        for i in range(0, len(keys), 500):
+            conn.execute(
+                t.delete().where(t.c.connector == self.name, t.c.record_key.in_(keys[i : i + 500]))
+            )
+        rows = [
+            {
+                "connector": self.name,
+                "record_key": k,
+                "fingerprint": v[0],
+                "resources": json.dumps(v[1]),
+                "source_ref": v[2],
+                "updated_at": now,
+            }
+            for k, v in b.states.items()
+            if v is not None
+        ]
+        if rows:
+            conn.execute(t.insert(), rows)
+
+    def _write_quarantine(self, conn: Connection, b: _Batch, now: datetime) -> None:
+        q = quarantine_table
+        open_ = and_(q.c.connector == self.name, q.c.resolved.is_(False))
+        for key in b.resolved_keys:
+            kept = b.kept_refs.get(key, set())
+            stmt = update(q).where(open_, q.c.record_key == key)
+            if kept:
+                stmt = stmt.where(q.c.source_ref.not_in(kept))
+            conn.execute(stmt.values(resolved=True, last_seen=now))
+        for e in b.quarantine:
+            existing = conn.execute(
+                select(q.c.id, q.c.attempts).where(
+                    open_, q.c.source_ref == e.source_ref, q.c.record_key == e.record_key
+                )
+            ).first()
+            if existing is not None:
+                conn.execute(
+                    update(q)
+                    .where(q.c.id == existing.id)
+                    .values(
+                        location=e.location[:128],
+                        reason=e.reason,
+                        last_seen=now,
+                        attempts=existing.attempts + 1,
+                    )
+                )
+            else:
+                conn.execute(
+                    q.insert().values(
+                        connector=self.name,
+                        scope=self.scope,
+                        record_key=e.record_key,
+                        source_ref=e.source_ref,
+                        location=e.location[:128],
+                        reason=e.reason,
+                        first_seen=now,
+                        last_seen=now,
+                        attempts=1,
+                        resolved=False,
+                    )  # fmt: skip
+                )
+
+    def _save_cursor(self, conn: Connection, cursor: str, now: datetime) -> None:
+        t = cursor_table
+        cond = and_(t.c.connector == self.name, t.c.scope == self.scope)
+        row = conn.execute(select(t.c.cursor).where(cond)).first()
+        if row is None:
+            conn.execute(
+                t.insert().values(
+                    connector=self.name, scope=self.scope, cursor=cursor, updated_at=now
+                )
+            )
+        elif cursor > row.cursor:
+            conn.execute(update(t).where(cond).values(cursor=cursor, updated_at=now))
+
+
+def open_quarantine(store: Any, connector: str | None = None) -> list[dict[str, Any]]:
+    q = quarantine_table
+    stmt = select(q).where(q.c.resolved.is_(False)).order_by(q.c.id)
+    if connector:
+        stmt = stmt.where(q.c.connector == connector)
+    with store.engine.connect() as c:
+        return [dict(r._mapping) for r in c.execute(stmt)]
+
+
+def _split(ref: str) -> tuple[str, str]:
+    rtype, rid = ref.split("/", 1)
+    return rtype, rid
+
+
+def _chunks(it: Iterable[SourceRecord], n: int) -> Iterator[list[SourceRecord]]:
+    buf: list[SourceRecord] = []
+    for x in it:
+        buf.append(x)
+        if len(buf) >= n:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
