@@ -167,6 +167,7 @@ async def search_post(rtype: str, request: Request) -> JSONResponse:
 
 
 @router.post("")
+@router.post("/", include_in_schema=False)
 async def bundle(request: Request) -> JSONResponse:
     body = await _json_body(request)
     if body.get("resourceType") != "Bundle":
