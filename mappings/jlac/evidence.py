@@ -73,13 +73,14 @@ _METHOD_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"JSCC標準化対応法以外|JSCC以外"), ("277", "278")),
     (re.compile(r"レフラクトメトリー・?IFCC|ドライ.*IFCC|反射.*IFCC"), ("290",)),
     (re.compile(r"IFCC"), ("275", "279", "290")),
+    (re.compile(r"(ドライ|反射|レフラクト|スライド).*JSCC|JSCC.*(ドライ|反射)"), ("291",)),
     (re.compile(r"JSCC"), ("271", "272")),
     (re.compile(r"可視|比色|ビウレット|BCG|BCP|ジアゾ|酵素比色"), _VIS),
     (re.compile(r"紫外|UV"), _UVS),
     (re.compile(r"ドライケミ|ドライ|反射|レフラクト|乾式|スライド|DRY"), ("290", "291")),
     (re.compile(r"酵素法|酵素的|ENZYM"), _VIS + _UVS),
+    (re.compile(r"電流|酵素電極|GOD電極|アンペロ|酵素センサ"), ("262",)),
     (re.compile(r"電位差|電極|イオン選択|ISE|イオン電極"), ("261",)),
-    (re.compile(r"電流|酵素電極|GOD電極|アンペロ"), ("262",)),
     (re.compile(r"電導|電気伝導"), ("264",)),
     (re.compile(r"電気化学発光|ECLIA|ECL"), ("053",)),
     (re.compile(r"化学発光酵素|CLEIA"), ("052",)),
@@ -102,7 +103,8 @@ _METHOD_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"電気泳動"), ("230", "231", "237")),
     (re.compile(r"凝固|クロット"), ("311",)),
     (re.compile(r"合成基質|発色性基質"), ("312", "271")),
-    (re.compile(r"自動血球|血球計数|自動機械|血球分析|自動分析装置"), ("301", "309")),
+    (re.compile(r"自動機械"), ("309",)),
+    (re.compile(r"自動血球|血球計数|血球分析"), ("301", "309")),
     (re.compile(r"計算|算出|推算|F式|FRIEDEWALD"), ("919",)),
     (re.compile(r"機械読|機器判定|自動判定|機械判定"), ("911",)),
     (re.compile(r"目視|肉眼"), ("901",)),
@@ -144,6 +146,45 @@ def method_word_evidence(text: str) -> MethodEvidence:
         inter = acc & other
         acc = inter if inter else acc | other
     return MethodEvidence(frozenset(acc), 1.0)
+
+
+_J11_BASE = (
+    (re.compile(r"動脈"), "22"),
+    (re.compile(r"毛細|指先|指尖|耳朶"), "23"),
+    (re.compile(r"血漿|^P$|PLASMA"), "24"),
+    (re.compile(r"血清|^S$|SERUM"), "25"),
+    (re.compile(r"ろ紙|濾紙"), "27"),
+    (re.compile(r"全血|血液|^B$|^WB$|静脈血|血$"), "21"),
+)
+_J11_ADDITIVE = (
+    (re.compile(r"EDTA"), "2"),
+    (re.compile(r"ヘパリン|HEPARIN"), "3"),
+    (re.compile(r"クエン酸|CITRATE"), "4"),
+    (re.compile(r"フッ化|NAF"), "5"),
+    (re.compile(r"シュウ酸"), "6"),
+    (re.compile(r"添加|加|入り"), "1"),
+)
+
+
+@lru_cache(maxsize=10_000)
+def jlac11_material(specimen: str) -> str:
+    """JLAC11 material code (3 chars) implied by a specimen text, '' when unknown."""
+    s = normalize_text(specimen)
+    if not s:
+        return ""
+    if re.search(r"蓄尿|24H尿|24時間尿", s):
+        return "130"
+    if re.search(r"尿|^U$", s):
+        return "100"
+    for pat, base in _J11_BASE:
+        if pat.search(s):
+            if base in ("25", "27"):
+                return base + "0"
+            for apat, digit in _J11_ADDITIVE:
+                if apat.search(s):
+                    return base + digit
+            return base + "0"
+    return ""
 
 
 def product_key(text: str) -> str:

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 
 from mappings.jlac.evidence import (
     NO_MATERIAL,
+    jlac11_material,
     MaterialEvidence,
     material_evidence,
     method_word_evidence,
@@ -127,7 +128,12 @@ class Mapper:
     def analytes(self, pn: ParsedName) -> dict[str, float]:
         out: dict[str, float] = {}
         idx = self.t.key_index
-        for key, w, _spec in pn.variants:
+        variants = list(pn.variants)
+        for key, w, spec in pn.variants[:4]:
+            for alt in (key[1:] if key.startswith("総") else "", key[:-1] if key.endswith("値") else ""):
+                if len(alt) >= 2:
+                    variants.append((alt, w * 0.93, spec))
+        for key, w, _spec in variants:
             for a, hw in idx.get(key, {}).items():
                 s = w * hw
                 if s > out.get(a, 0.0):
@@ -190,8 +196,10 @@ class Mapper:
         pn = ev.parsed
         if e.analyte.endswith("990"):
             s -= 0.6
-        if pn.variants and e.code in self.t.code_keys.get(pn.variants[0][0], ()):
-            s += 0.04
+        for key, w, _sp in pn.variants:
+            if e.code in self.t.code_keys.get(key, ()):
+                s += 0.1 * w
+                break
         # identification
         if pn.timing is not None:
             if e.ident != f"{pn.timing:04d}":
@@ -211,9 +219,12 @@ class Mapper:
             else:
                 s -= 0.9
         else:
-            d = default_material(e.analyte, self._mats.get(e.analyte, set()))
+            mats = self._mats.get(e.analyte, set())
+            d = default_material(e.analyte, mats)
             if d and e.material != d:
                 s -= 0.25 if _family(e.material) == _family(d) else 0.5
+            if not mats & _BLOOD:
+                s -= 0.3
         # method / product
         if ev.product_codes:
             if e.code in ev.product_codes:
@@ -249,10 +260,12 @@ class Mapper:
         rows = [r for r in e.jlac11 if r[1] == ev.product_key]
         if not rows:
             return ""
-        if len({r[0] for r in rows}) > 1 and ev.specimen_text:
-            spec = ev.specimen_text
-            narrowed = [r for r in rows if r[2] and (r[2] in spec or spec in r[2])]
-            rows = narrowed or rows
+        if len({r[0] for r in rows}) > 1:
+            want = jlac11_material(ev.specimen_text or (ev.parsed.specimen or ""))
+            if want:
+                exact = [r for r in rows if r[0][9:12] == want]
+                base = [r for r in rows if r[0][9:12] == want[:2] + "0"]
+                rows = exact or base or rows
         if len({r[0] for r in rows}) > 1 and ev.unit:
             narrowed = [r for r in rows if self.t.unit_map.get(r[3], r[3]) == ev.unit]
             rows = narrowed or rows

@@ -207,6 +207,34 @@ def _load_synonyms(data: Path) -> list[list[str]]:
     return groups
 
 
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _add_readings(codes: dict[str, CodeEntry], key_index: dict[str, dict[str, float]]) -> None:
+    """Katakana readings of kanji names (SudachiPy), so ``ｹｯﾄｳ`` finds 血糖."""
+    try:
+        from sudachipy import dictionary
+    except ImportError:  # pragma: no cover - sudachipy is a declared dependency
+        return
+    tok = dictionary.Dictionary().create()
+    done: dict[str, str] = {}
+    for e in codes.values():
+        for name in e.names:
+            pn = parse_name(name)
+            for key, w, _spec in pn.variants[:3]:
+                if not _KANJI.search(key):
+                    continue
+                reading = done.get(key)
+                if reading is None:
+                    reading = "".join(m.reading_form() for m in tok.tokenize(key))
+                    reading = done[key] = compact_key(reading)
+                if reading and reading not in key_index:
+                    key_index.setdefault(reading, {})
+                if reading:
+                    old = key_index[reading].get(e.analyte, 0.0)
+                    key_index[reading][e.analyte] = max(old, w * 0.97)
+
+
 def _fingerprint(paths: Iterable[Path]) -> str:
     h = hashlib.sha256()
     for p in sorted(paths):
@@ -252,8 +280,8 @@ def load_tables(extra_dir: str | None = None) -> Tables:
                     weight = w * (1.0 if i == 0 else 0.93)
                     old = key_index[key].get(e.analyte, 0.0)
                     key_index[key][e.analyte] = max(old, weight)
-                    if j == 0 and i == 0:
-                        code_keys[key].add(code)
+                    code_keys[key].add(code)
+    _add_readings(codes, key_index)
     # hand-written synonym groups: every member resolves to what the group's members resolve to
     for group in _load_synonyms(DATA_DIR):
         keys = [compact_key(m) for m in group]
