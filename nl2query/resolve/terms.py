@@ -107,7 +107,9 @@ def lexicon() -> Lexicon:
         )
         add_surfaces("lab", key, [label, *syn.split("|")])
     for key, label, pats, syn in _rows("allergens.tsv"):
-        codes_t = [ResolvedCode(system="text", code=norm(p), match="contains") for p in pats.split("|")]
+        codes_t = [
+            ResolvedCode(system="text", code=norm(p), match="contains") for p in pats.split("|")
+        ]
         entries[("allergen", key)] = Entry("allergen", key, label, tuple(codes_t))
         # allergen surfaces are looked up separately (they overlap drug names)
     surfaces = sorted(surf.items(), key=lambda kv: -len(kv[0]))
@@ -124,6 +126,7 @@ def allergen_surfaces() -> list[tuple[str, str]]:
 
 
 _ASCII = re.compile(r"[a-z0-9]")
+_KATA = re.compile(r"[ァ-ヶー]+")
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,14 @@ def find_mentions(qn: str) -> list[Mention]:
                 continue
             if _ASCII.match(s[-1]) and j < len(qn) and _ASCII.match(qn[j]):
                 continue
-            # a short all-ASCII abbreviation glued to another latin letter/digit is not a mention
+            if _ASCII.match(s[0]) and i > 0 and qn[i - 1].isdigit():
+                continue  # "5mg" is a unit, not magnesium
+            if _ASCII.match(s[-1]) and qn[j : j + 1] == "/":
+                continue
+            if _KATA.fullmatch(s) and (
+                (i > 0 and _KATA.match(qn[i - 1])) or (j < len(qn) and _KATA.match(qn[j]))
+            ):
+                continue  # リン inside ペニシリン
             for k in range(i, j):
                 taken[k] = True
             found.append(Mention(i, j, kind, key, s))

@@ -15,7 +15,18 @@ from datetime import date, datetime, timedelta
 from nl2query.ir import Period
 
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
-_KANJI_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_KANJI_NUM = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,23 @@ def _months_back(d: date, n: int) -> date:
     while m <= 0:
         m += 12
         y -= 1
-    day = min(d.day, [31, 29 if y % 4 == 0 and (y % 100 or y % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1])
+    day = min(
+        d.day,
+        [
+            31,
+            29 if y % 4 == 0 and (y % 100 or y % 400 == 0) else 28,
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][m - 1],
+    )
     return date(y, m, day)
 
 
@@ -61,13 +88,23 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4})年度"), "fy"),
     (re.compile(r"今年度|本年度"), "this_fy"),
     (re.compile(r"昨年度|前年度|去年度"), "last_fy"),
-    (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?(から|以降|~|〜)(\d{4})年(\d{1,2})月(\d{1,2})日?(まで)?"), "range"),
+    (
+        re.compile(
+            r"(\d{4})年(\d{1,2})月(\d{1,2})日?(から|以降|~|〜)(\d{4})年(\d{1,2})月(\d{1,2})日?(まで)?"
+        ),
+        "range",
+    ),
     (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日(以降|から)"), "since"),
     (re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(以降|から)"), "since"),
     (re.compile(r"(\d{4})年(\d{1,2})月(?!\d{1,2}日)"), "month"),
     (re.compile(_ERA_Y + r"年(?!度)(?!\d{1,2}月)"), "era_year"),
     (re.compile(r"(\d{4})年(?!度)(?!\d{1,2}月)"), "year"),
-    (re.compile(r"(?:直近|過去|この|最近の|ここ)(\d+|[一二三四五六七八九十半])(?:か|ヶ|ヵ|カ|ケ|箇)?月(?:間)?"), "months"),
+    (
+        re.compile(
+            r"(?:直近|過去|この|最近の|ここ)(\d+|[一二三四五六七八九十半])(?:か|ヶ|ヵ|カ|ケ|箇)?月(?:間)?"
+        ),
+        "months",
+    ),
     (re.compile(r"(?:直近|過去|この|ここ)半年(?:間)?"), "half_year"),
     (re.compile(r"(?:直近|過去|この|ここ)(\d+|[一二三四五六七八九十])年(?:間)?"), "years"),
     (re.compile(r"(?:直近|過去|この|ここ)(\d+|[一二三四五六七八九十])週(?:間)?"), "weeks"),

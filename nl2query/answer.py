@@ -1,0 +1,68 @@
+"""Japanese answer text naming the numbers and the period."""
+
+from __future__ import annotations
+
+from nl2query.execute import Result
+from nl2query.ir import QueryPlan
+
+
+def _period(plan: QueryPlan) -> str:
+    p = plan.period
+    if p is None:
+        for c in plan.criteria:
+            if c.period is not None:
+                p = c.period
+                break
+    if p is None:
+        return ""
+    label = f"{p.text}（{p.start}〜{p.end}）" if p.text else f"{p.start}〜{p.end}"
+    return f"期間: {label}。"
+
+
+def _concepts(plan: QueryPlan) -> str:
+    names = [c.label or c.text for c in plan.concepts]
+    for cr in plan.criteria:
+        if cr.concept is not None:
+            names.append(cr.concept.label or cr.concept.text)
+    fb = [c for c in plan.concepts if c.resolved_by == "display_text"]
+    fb += [
+        cr.concept
+        for cr in plan.criteria
+        if cr.concept and cr.concept.resolved_by == "display_text"
+    ]
+    note = "（用語表にない語のため、記録の表示名で照合しました）" if fb else ""
+    return ("対象: " + "・".join(dict.fromkeys(names)) + "。" + note) if names else ""
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def render(plan: QueryPlan, res: Result) -> str:
+    head = _concepts(plan) + _period(plan)
+    if res.answer_type == "count":
+        unit = "件" if plan.count_unit == "records" else "人"
+        return f"{head}該当は{res.count}{unit}です。"
+    if res.answer_type == "patients":
+        if not res.patients:
+            return f"{head}該当する患者はいません（該当なし）。"
+        ids = "、".join(p["identifier"] or p["id"] for p in res.patients[:20])
+        more = "ほか" if len(res.patients) > 20 else ""
+        return f"{head}該当する患者は{len(res.patients)}人です（患者番号: {ids}{more}）。"
+    if res.answer_type == "boolean":
+        if res.boolean is None:
+            return f"{head}判定できるデータがありません。"
+        return f"{head}{'はい' if res.boolean else 'いいえ'}。"
+    if res.answer_type == "values":
+        if not res.values:
+            return f"{head}該当する値はありません。"
+        parts = []
+        for v in res.values:
+            s = f"{_fmt(v['value'])}{v.get('unit') or ''}"
+            if v.get("date"):
+                s += f"（{v['date']}）"
+            parts.append(s)
+        return f"{head}結果: " + "、".join(parts) + "。"
+    return head

@@ -1,0 +1,520 @@
+"""Rules parser. Works on the NFKC question plus its normalised form (kana/width folded).
+
+Steps: patient reference → vague words (→ clarify) → concept mentions (terms tables) → time
+expression → the question form (count / list / values / boolean …) → criteria per clause. When
+a piece is missing or left over the parser raises :class:`Incomplete` instead of guessing; the
+pipeline then hands off to the LLM (if configured) or answers clarify/refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from nl2query.ir import Concept, Criterion, PatientRef, Period, QueryPlan, clarify, refuse
+from nl2query.parse_rules.lexicon import (
+    DEPARTMENTS,
+    OUT_OF_SCOPE,
+    VAGUE,
+    VAGUE_PATIENT,
+    ward_in,
+)
+from nl2query.resolve.terms import Mention, find_allergen, find_mentions, to_concept
+from nl2query.resolve.time import find_period
+from nl2query.textnorm import nfkc, norm
+
+
+class Incomplete(Exception):
+    """The rules could not build a complete plan (reason is for logs/the answer text)."""
+
+
+_PATNO = re.compile(r"(?:患者番号|患者ID|患者id|ID|id|No\.?)[:: ]?(\d{6,10})|(\d{6,10})番")
+_BIRTH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日生")
+_ERA_BIRTH = re.compile(r"(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日生")
+_KANA = re.compile(r"(?:カナ|かな|フリガナ|ふりがな)(?:氏名|名)?[「『\"]([ァ-ヶー\s]+)[」』\"]")
+_NAME = re.compile(r"([一-龥々〆ヶ]{1,5}[ \u3000]?[一-龥々〆ヶぁ-んァ-ヶー]{1,6})(?:さん|様|氏)")
+_CMP = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(?:%|mg/dl|mg/dL|mEq/L|mmol/L|g/dl|g/dL|mmHg|kg|U/L|pg/mL|ml/min/1\.73m2|mL/min/1\.73m2)?"
+    r"\s*(以上|以下|未満|を超え|超|より高|より低|より大き|より小さ|を下回|を上回)"
+)
+_AGE = re.compile(r"(\d{1,3})歳(以上|以下|未満|超|を超え|より上|より下)")
+_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "大正": 1911}
+
+_CMP_OP = {
+    "以上": "ge",
+    "以下": "le",
+    "未満": "lt",
+    "を超え": "gt",
+    "超": "gt",
+    "より高": "gt",
+    "より大き": "gt",
+    "を上回": "gt",
+    "より低": "lt",
+    "より小さ": "lt",
+    "を下回": "lt",
+    "より上": "gt",
+    "より下": "lt",
+}
+
+_ACTIVE = re.compile(
+    r"服用中|内服中|処方中|投与中|継続中|使用中|服薬中|処方されている|処方されてい|服用している|服用してい|飲んでいる|飲んでい|内服している|内服してい|使っている|使ってい|処方を受けている|今も|現在"
+)
+_NEG = re.compile(r"ない|なし|無し|未処方|していな|されていな|ていな")
+_COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
+_LIST = re.compile(
+    r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
+)
+
+
+@dataclass
+class Ctx:
+    q: str  # NFKC question
+    qn: str  # normalised (kana folded) question
+    now: datetime
+
+
+def parse(question: str, now: datetime) -> QueryPlan:
+    q = nfkc(question).strip()
+    ctx = Ctx(q, norm(q), now)
+    for pat, why in OUT_OF_SCOPE:
+        if re.search(pat, q):
+            return refuse(why)
+    for pat, why in VAGUE_PATIENT:
+        if re.search(pat, q):
+            return clarify(why)
+    patient = _patient_ref(q)
+    for pat, why in VAGUE:
+        if re.search(pat, q):
+            return clarify(why)
+    mentions = find_mentions(ctx.qn)
+    hit = find_period(q, now)
+    period = hit.period if hit else None
+    if (
+        re.search(r"(?<!一番)(?<!いちばん)(?<!最も)最近(?!の\d)|しばらく|近頃", q)
+        and period is None
+    ):
+        return clarify("「最近」「しばらく」の期間を具体的に指定してください(例: 直近3か月)。")
+    if patient is not None:
+        return _patient_question(ctx, patient, mentions, period)
+    if _looks_patient_find(q):
+        raise Incomplete("patient lookup without a usable name")
+    return _cohort_question(ctx, mentions, period)
+
+
+# --------------------------------------------------------------------------- patient reference
+
+
+def _patient_ref(q: str) -> PatientRef | None:
+    m = _PATNO.search(q)
+    if m:
+        return PatientRef(identifier=m.group(1) or m.group(2))
+    birth = None
+    b = _BIRTH.search(q)
+    if b:
+        birth = f"{int(b.group(1)):04d}-{int(b.group(2)):02d}-{int(b.group(3)):02d}"
+    else:
+        e = _ERA_BIRTH.search(q)
+        if e:
+            y = _ERAS[e.group(1)] + (1 if e.group(2) == "元" else int(e.group(2)))
+            birth = f"{y:04d}-{int(e.group(3)):02d}-{int(e.group(4)):02d}"
+    k = _KANA.search(q)
+    if k:
+        return PatientRef(kana=norm(k.group(1)), birth_date=birth)
+    n = _NAME.search(q)
+    if n:
+        name = n.group(1)
+        if "の" in name:
+            name = name.rsplit("の", 1)[1]
+        name = re.sub(r"[ \u3000]", "", name)
+        name = re.sub(r"^(?:患者|生まれ|生)", "", name)
+        if len(name) >= 2:
+            return PatientRef(name=name, birth_date=birth)
+    return None
+
+
+def _looks_patient_find(q: str) -> bool:
+    return bool(re.search(r"患者番号は|患者IDは|患者番号を教|を探して", q))
+
+
+# --------------------------------------------------------------------------- single patient
+
+
+def _lab_mentions(ms: list[Mention]) -> list[Mention]:
+    return [m for m in ms if m.kind == "lab"]
+
+
+def _patient_question(
+    ctx: Ctx, patient: PatientRef, ms: list[Mention], period: Period | None
+) -> QueryPlan:
+    q = ctx.q
+    if (
+        re.search(r"患者番号|患者ID|番号は|IDは", q)
+        and patient.identifier is None
+        and re.search(r"(患者番号|患者ID|ID)(は|を)", q)
+    ):
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            patient=patient,
+            aggregate="list",
+            answer_type="patients",
+        )
+    if re.search(r"入院何日目|入院して何日|入院\d*日目", q):
+        return QueryPlan(
+            intent="answer",
+            subject="Encounter",
+            patient=patient,
+            aggregate="day_of_stay",
+            answer_type="values",
+        )
+    if re.search(r"何歳|年齢|歳ですか", q) and not ms:
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            patient=patient,
+            aggregate="age",
+            answer_type="values",
+        )
+    sex = re.search(r"(男性|女性|男|女)(ですか|でしょうか|か[?？]|\?|？)", q)
+    if sex and not ms:
+        crit = Criterion(kind="sex", sex="male" if sex.group(1).startswith("男") else "female")
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            patient=patient,
+            criteria=[crit],
+            aggregate="exists",
+            answer_type="boolean",
+        )
+    if re.search(r"何種類", q) and re.search(r"薬|処方", q) and not ms:
+        return QueryPlan(
+            intent="answer",
+            subject="MedicationRequest",
+            patient=patient,
+            aggregate="distinct_count",
+            answer_type="count",
+        )
+    if re.search(r"何回入院|入院回数|入院した回数", q):
+        return QueryPlan(
+            intent="answer",
+            subject="Encounter",
+            patient=patient,
+            period=period,
+            criteria=[Criterion(kind="admitted", period=period)],
+            aggregate="count",
+            count_unit="records",
+            answer_type="count",
+        )
+    if (
+        re.search(r"入院中|入院している|入院してい", q)
+        and re.search(r"[?？か]$|ですか|ますか", q)
+        and not ms
+    ):
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            patient=patient,
+            criteria=[Criterion(kind="currently_admitted")],
+            aggregate="exists",
+            answer_type="boolean",
+        )
+    allergen = find_allergen(ctx.qn) if "アレルギー" in q else None
+    if allergen:
+        c = to_concept("allergen", allergen, allergen)
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            patient=patient,
+            criteria=[Criterion(kind="allergy", concept=c)],
+            aggregate="exists",
+            answer_type="boolean",
+        )
+    if len(ms) != 1:
+        raise Incomplete(f"patient question with {len(ms)} concepts")
+    m = ms[0]
+    concept = to_concept(m.kind, m.key, m.text)
+    if m.kind == "medication":
+        return _patient_med(ctx, patient, concept, period)
+    if m.kind == "condition":
+        if re.search(r"診断|ある|あります|いる|罹患|既往|か[?？]?$", q):
+            return QueryPlan(
+                intent="answer",
+                subject="Patient",
+                patient=patient,
+                criteria=[Criterion(kind="condition", concept=concept, period=period)],
+                aggregate="exists",
+                answer_type="boolean",
+            )
+        raise Incomplete("condition question form")
+    if m.kind == "lab":
+        return _patient_lab(ctx, patient, concept, period)
+    raise Incomplete("unsupported concept kind")
+
+
+def _patient_med(
+    ctx: Ctx, patient: PatientRef, concept: Concept, period: Period | None
+) -> QueryPlan:
+    q = ctx.q
+    if re.search(r"1日量|1日何|一日量|1日の量|1日の投与量|1日総量", q):
+        return QueryPlan(
+            intent="answer",
+            subject="MedicationRequest",
+            patient=patient,
+            concepts=[concept],
+            aggregate="daily_dose",
+            answer_type="values",
+        )
+    if re.search(r"1回量|1回何|一回量|1回の量|1回の投与量", q):
+        return QueryPlan(
+            intent="answer",
+            subject="MedicationRequest",
+            patient=patient,
+            concepts=[concept],
+            aggregate="single_dose",
+            answer_type="values",
+        )
+    if re.search(r"[?？か]$|ある|いる|ますか|ですか", q):
+        active = bool(_ACTIVE.search(q)) and not re.search(r"ことはある|ことがある|たことは|歴", q)
+        return QueryPlan(
+            intent="answer",
+            subject="MedicationRequest",
+            patient=patient,
+            concepts=[concept],
+            period=period,
+            criteria=[
+                Criterion(kind="medication", concept=concept, active=active or None, period=period)
+            ],
+            aggregate="exists",
+            answer_type="boolean",
+        )
+    raise Incomplete("medication question form")
+
+
+def _patient_lab(
+    ctx: Ctx, patient: PatientRef, concept: Concept, period: Period | None
+) -> QueryPlan:
+    q = ctx.q
+    base = dict(
+        intent="answer", subject="Observation", patient=patient, concepts=[concept], period=period
+    )
+    if re.search(r"差|変化量|どれだけ変わ|どのくらい変", q):
+        return QueryPlan(**base, aggregate="difference", answer_type="values")  # type: ignore[arg-type]
+    if re.search(r"前回より(上|高|増)", q):
+        return QueryPlan(**base, aggregate="rose", answer_type="boolean")  # type: ignore[arg-type]
+    if re.search(r"前回より(下|低|減)", q):
+        return QueryPlan(**base, aggregate="fell", answer_type="boolean")  # type: ignore[arg-type]
+    dec = None
+    d = re.search(r"小数点以下(\d)桁|小数第(\d)位", q)
+    if d:
+        dec = int(d.group(1) or d.group(2))
+    if re.search(r"平均", q):
+        return QueryPlan(**base, aggregate="average", decimals=dec, answer_type="values")  # type: ignore[arg-type]
+    if re.search(r"一番低|最も低|最低|最小|いちばん低", q):
+        return QueryPlan(**base, aggregate="min", answer_type="values")  # type: ignore[arg-type]
+    if re.search(r"一番高|最も高|最高|最大|いちばん高|ピーク", q):
+        return QueryPlan(**base, aggregate="max", answer_type="values")  # type: ignore[arg-type]
+    if re.search(r"何回|回数|何件|件数", q):
+        return QueryPlan(**base, aggregate="count", count_unit="records", answer_type="count")  # type: ignore[arg-type]
+    n = re.search(r"(?:直近|最後の|最新|最近の|過去)(\d+|[一二三四五])回|(\d+)回分", q)
+    if n:
+        k = n.group(1) or n.group(2)
+        num = int(k) if k.isdigit() else "一二三四五".index(k) + 1
+        return QueryPlan(**base, aggregate="latest", n=num, answer_type="values")  # type: ignore[arg-type]
+    if re.search(r"全部|すべて|全て|推移|一覧|履歴", q):
+        if period is None:
+            raise Incomplete("all values without a period")
+        return QueryPlan(**base, aggregate="all", answer_type="values")  # type: ignore[arg-type]
+    if re.search(
+        r"検査を受け|測定して|測定した|測ってい|測った[?？か]|検査してい|検査した[?？か]|ある[?？か]?$|あります",
+        q,
+    ):
+        crit = Criterion(kind="lab_any", concept=concept, period=period)
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            patient=patient,
+            criteria=[crit],
+            aggregate="exists",
+            answer_type="boolean",
+        )
+    if re.search(
+        r"最新|一番最近|直近|最後|いちばん最近|最近測|前回|現在の|今の|値は|値を|いくつ|は[?？]?$",
+        q,
+    ):
+        if period is not None:
+            raise Incomplete("latest value with a period")
+        return QueryPlan(**base, aggregate="latest", n=1, answer_type="values")  # type: ignore[arg-type]
+    raise Incomplete("lab question form")
+
+
+# --------------------------------------------------------------------------- cohort
+
+
+_CLAUSE_SPLIT = re.compile(
+    r"、|,|かつ|および|及び|のうち|のなかで|の中で|で、|ており|ていて|していて"
+)
+
+
+def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> QueryPlan:
+    q = ctx.q
+    criteria: list[Criterion] = []
+    used: set[int] = set()
+    # age / sex
+    for a in _AGE.finditer(q):
+        criteria.append(Criterion(kind="age", op=_CMP_OP[a.group(2)], value=float(a.group(1))))  # type: ignore[arg-type]
+    if re.search(r"男性|男の", q):
+        criteria.append(Criterion(kind="sex", sex="male"))
+    if re.search(r"女性|女の", q):
+        criteria.append(Criterion(kind="sex", sex="female"))
+    # encounters
+    ward = ward_in(q)
+    dept = next((d for d in DEPARTMENTS if d in q), None)
+    current_adm = bool(
+        re.search(r"現在入院|今入院|いま入院|入院中|入院している|にいる入院|病棟にいる", q)
+    )
+    if current_adm:
+        if re.search(r"入院中", q) is None and re.search(r"入院し", q) and period is not None:
+            current_adm = False
+    admitted_period = (
+        bool(re.search(r"入院した|入院患者数|入院患者は|入院となった|入院された|で入院", q))
+        and not current_adm
+    )
+    if current_adm:
+        criteria.append(Criterion(kind="currently_admitted", ward=ward, department=dept))
+    elif admitted_period:
+        reason = None
+        for i, m in enumerate(ms):
+            if m.kind == "condition" and _raw_after(ctx, m).startswith("で入院"):
+                reason = to_concept(m.kind, m.key, m.text)
+                used.add(i)
+        if period is None:
+            raise Incomplete("admissions without a period")
+        criteria.append(
+            Criterion(kind="admitted", period=period, reason=reason, ward=ward, department=dept)
+        )
+    elif ward or (dept and "入院" in q):
+        raise Incomplete("ward/department without admission context")
+    # allergy
+    if "アレルギー" in q:
+        key = find_allergen(ctx.qn)
+        if key is None:
+            raise Incomplete("unknown allergen")
+        criteria.append(Criterion(kind="allergy", concept=to_concept("allergen", key, key)))
+        for i, m in enumerate(ms):
+            if m.kind in ("medication", "lab") and "アレルギー" in _raw_after(ctx, m)[:8]:
+                used.add(i)
+    # concept mentions
+    period_used = False
+    for i, m in enumerate(ms):
+        if i in used:
+            continue
+        concept = to_concept(m.kind, m.key, m.text)
+        after = _raw_after(ctx, m)
+        clause_after = _CLAUSE_SPLIT.split(after, maxsplit=1)[0]
+        if m.kind == "condition":
+            if re.search(r"新た|新規|初めて", q) and period is not None:
+                criteria.append(Criterion(kind="condition_first", concept=concept, period=period))
+                period_used = True
+            else:
+                criteria.append(
+                    Criterion(
+                        kind="condition",
+                        concept=concept,
+                        negate=bool(re.match(r"(の既往)?(が|は)?ない", after)),
+                    )
+                )
+        elif m.kind == "medication":
+            neg = bool(_NEG.search(clause_after))
+            if (
+                re.search(
+                    r"新しく開始|新規に開始|新規開始|新たに開始|開始した|始めた|導入", clause_after
+                )
+                and period is not None
+            ):
+                criteria.append(
+                    Criterion(kind="medication_first", concept=concept, period=period, negate=neg)
+                )
+                period_used = True
+            elif period is not None and re.search(
+                r"処方された|処方があ|処方歴|投与された|出された", clause_after
+            ):
+                criteria.append(
+                    Criterion(kind="medication", concept=concept, period=period, negate=neg)
+                )
+                period_used = True
+            elif (
+                _ACTIVE.search(clause_after)
+                or re.search(r"現在|今も|いま", q)
+                or re.search(r"処方され|服用|内服|投与", clause_after)
+            ):
+                criteria.append(
+                    Criterion(kind="medication", concept=concept, active=True, negate=neg)
+                )
+            else:
+                raise Incomplete("medication without a usage verb")
+        elif m.kind == "lab":
+            raw_after = _raw_after(ctx, m)
+            cm = _CMP.match(re.sub(r"^(が|は|の値が|値が|の値は)", "", raw_after))
+            if cm:
+                op = _CMP_OP[cm.group(2)]
+                val = float(cm.group(1))
+                if re.search(r"一度でも|いずれか|1回でも|一回でも", q):
+                    criteria.append(
+                        Criterion(kind="lab_any", concept=concept, op=op, value=val, period=period)
+                    )  # type: ignore[arg-type]
+                    period_used = True
+                else:
+                    criteria.append(Criterion(kind="lab_latest", concept=concept, op=op, value=val))  # type: ignore[arg-type]
+            elif re.search(r"測定|検査|測っ|測ら|採血|測って", clause_after):
+                neg = bool(re.search(r"一度も|していな|ていな|ない|なし", clause_after))
+                if period is None:
+                    raise Incomplete("lab measurement without a period")
+                criteria.append(
+                    Criterion(kind="lab_any", concept=concept, period=period, negate=neg)
+                )
+                period_used = True
+            else:
+                raise Incomplete("lab without threshold")
+    if not criteria:
+        raise Incomplete("no criteria")
+    if period is not None and not period_used and not admitted_period:
+        # a period that applies to nothing: attach to diagnosis criteria (onset in period) or give up
+        conds = [c for c in criteria if c.kind == "condition"]
+        if len(conds) == 1 and re.search(r"診断", q):
+            conds[0].period = period
+        else:
+            raise Incomplete("period not attached to any criterion")
+    if _COUNT.search(q):
+        unit = "records" if re.search(r"件数|何件|延べ", q) else "patients"
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            criteria=criteria,
+            aggregate="count",
+            count_unit=unit,
+            answer_type="count",
+        )  # type: ignore[arg-type]
+    if _LIST.search(q) or re.search(r"[?？]$|いる[?？]?$", q):
+        return QueryPlan(
+            intent="answer",
+            subject="Patient",
+            criteria=criteria,
+            aggregate="list",
+            answer_type="patients",
+        )
+    raise Incomplete("question form")
+
+
+def _raw_after(ctx: Ctx, m: Mention) -> str:
+    """Text of the NFKC question after a mention (mention offsets are in the normalised text)."""
+    # norm() only removes spaces/・ and folds characters 1:1 otherwise; map by counting.
+    q = ctx.q
+    target = m.end
+    count = 0
+    for i, ch in enumerate(q):
+        if count >= target:
+            return q[i:]
+        if norm(ch):
+            count += len(norm(ch))
+    return ""
