@@ -23,6 +23,7 @@ app = typer.Typer(
 # Modules under ehr_bridge.cli that define ``register(app: typer.Typer) -> None``.
 _FEATURES = [
     "fhir",  # serve, import-fhir, export-fhir, db, demo, config
+    "ask",  # ask (nl2query)
     "jlac",  # jlac map, jlac import-codebook
     "connectors",  # connectors list, connectors describe
     "ingest",  # ingest ss-mix2, quarantine list, quarantine retry
