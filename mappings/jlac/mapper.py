@@ -138,8 +138,18 @@ class Mapper:
                 s = w * hw
                 if s > out.get(a, 0.0):
                     out[a] = s
-        if out:
-            return out
+        if not out:
+            self._fuzzy_analytes(pn, out)
+        # HbA1c: NGSP unless the name says JDS (3D046 NGSP / 3D045 JDS)
+        if "3D045" in out or "3D046" in out:
+            sc = max(out.get("3D045", 0.0), out.get("3D046", 0.0))
+            jds = "JDS" in pn.text
+            out.pop("3D046" if jds else "3D045", None)
+            out["3D045" if jds else "3D046"] = sc
+        return out
+
+    def _fuzzy_analytes(self, pn: ParsedName, out: dict[str, float]) -> None:
+        idx = self.t.key_index
         for key, w, _spec in pn.variants[:3]:
             if len(key) < 2:
                 continue
@@ -148,10 +158,9 @@ class Mapper:
                     s = w * hw * r * 0.92
                     if s > out.get(a, 0.0):
                         out[a] = s
-        return out
 
     # --- evidence ------------------------------------------------------------------------
-    def _evidence(self, row: MapInput, pn: ParsedName) -> _Evidence:
+    def _evidence(self, row: MapInput, pn: ParsedName, an: dict[str, float]) -> _Evidence:
         spec_text = row.specimen.strip()
         mat = material_evidence(spec_text) if spec_text else NO_MATERIAL
         if not mat and pn.specimen:
@@ -168,11 +177,12 @@ class Mapper:
                     pkey = best[0]
                     rows = self.t.products.get(pkey)
             for c10, c11 in rows or ():
-                product_codes.setdefault(c10, []).append(c11)
-            if not rows:
+                if c10[:5] in an:
+                    product_codes.setdefault(c10, []).append(c11)
+            if not product_codes:
                 pkey = ""
         words = " ".join([row.method] + sorted(pn.methods))
-        mev = method_word_evidence(words) if not product_codes else method_word_evidence("")
+        mev = method_word_evidence(words)
         unit = normalize_unit(row.unit)
         unit = self.t.unit_map.get(unit, unit)
         kinds = set(pn.kinds)
@@ -231,7 +241,7 @@ class Mapper:
                 s += 0.15
             else:
                 s -= 0.3
-        elif ev.method_codes:
+        if ev.method_codes:
             if e.method in ev.method_codes:
                 s += 0.05
             else:
@@ -296,7 +306,7 @@ class Mapper:
         an = self.analytes(pn)
         if not an:
             return MapResult(row.local_code, "", "", 0.0, "unmapped", [], "no candidate")
-        ev = self._evidence(row, pn)
+        ev = self._evidence(row, pn, an)
         scored: list[tuple[float, str, float]] = []
         for a, a_score in an.items():
             codes = self.t.by_analyte.get(a, ())

@@ -18,6 +18,7 @@ _ROMAN_CHARS = {
 }
 _DASHES = set("‐‑‒–—―−－ｰー─━⁃﹣-˗᠆⸺⸻")
 _SPACES = re.compile(r"\s+")
+_SPACED_DASH = re.compile(r"\s+[‐‑‒–—―−－ｰー─━⁃﹣\-˗]\s+")
 _GREEK_WORDS = (("アルファ", "α"), ("ベータ", "β"), ("ガンマ", "γ"), ("デルタ", "δ"), ("カッパ", "κ"))
 _GAMMA_LOOKALIKE = re.compile(r"(?<![A-Z0-9])[RYＹɤƔγΓ]-?(?=GT)")
 _ROMAN_ASCII = re.compile(r"(?<![A-Z0-9])(VIII|VII|III|II|IV|IX|VI)(?![A-Z0-9])")
@@ -31,6 +32,10 @@ _WORD_FOLDS = (
     ("タン白", "蛋白"),
     ("ヘモグロビンエーワンシー", "HBA1C"),
     ("ビールス", "ウイルス"),
+    ("アポリポ蛋白", "アポ"),
+    ("アポ蛋白", "アポ"),
+    ("アポリポプロテイン", "アポ"),
+    ("ノン", "NON"),
     ("ウィルス", "ウイルス"),
     ("コレステロ-ル", "コレステロール"),
 )
@@ -69,6 +74,7 @@ def normalize_text(value: str) -> str:
     s = unicodedata.normalize("NFKC", s)
     s = s.replace("ɤ", "γ").replace("Ɣ", "γ").replace("µ", "μ").replace("ß", "β")
     s = _hira_to_kata(s)
+    s = _SPACED_DASH.sub("・", s)
     s = _SPACES.sub("", s)
     s = _fold_dashes(s)
     s = s.translate(_ASCII_UPPER)

@@ -285,18 +285,15 @@ def load_tables(extra_dir: str | None = None) -> Tables:
     # hand-written synonym groups: every member resolves to what the group's members resolve to
     for group in _load_synonyms(DATA_DIR):
         keys = [compact_key(m) for m in group]
-        target: dict[str, float] = {}
-        first = key_index.get(keys[0], {})
-        if first:
-            target = {a: 1.0 for a, w in first.items() if w >= 0.97}
-        if not target:
-            for k in keys:
-                for a, w in key_index.get(k, {}).items():
-                    if w >= 0.97:
-                        target[a] = 1.0
+        own = [{a for a, w in key_index.get(k, {}).items() if w >= 0.97} for k in keys]
+        target = set(own[0]) or set().union(*own)
+        extra = set().union(*own[1:]) - target if len(own) > 1 else set()
         for k in keys:
+            slot = key_index.setdefault(k, {})
             for a in target:
-                key_index[k][a] = max(key_index[k].get(a, 0.0), 0.99)
+                slot[a] = max(slot.get(a, 0.0), 0.99)
+            for a in extra:
+                slot[a] = max(slot.get(a, 0.0), 0.9)
     unit_map: dict[str, str] = {}
     for row in _read_tsv(DATA_DIR / "nho_ssmix2_unit_variants.tsv"):
         if len(row) >= 2:
