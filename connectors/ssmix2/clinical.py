@@ -42,7 +42,7 @@ def convert_conditions(ctx: Ctx, msg: Message) -> list[dict[str, Any]]:
             continue
         codings, text = cwe_codings(ctx, prb, 3)
         icd, _ = cwe_codings(ctx, prb, 10)
-        for c in icd:
+        for c in icd[:1]:  # PRB-10 second triplet is the diagnosis setting, not a code
             if c["code"] not in {x["code"] for x in codings}:
                 # PRB-10 is CWE ``code^^I10`` with the system in component 3
                 codings.append(c)

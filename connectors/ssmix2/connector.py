@@ -13,7 +13,12 @@ from pydantic import Field
 from connectors._sdk.base import ConnectorConfig
 from connectors._sdk.errors import FatalError, RecordError
 from connectors._sdk.records import Conversion, SourceRecord
-from connectors.ssmix2.convert import ConvertOptions, convert_message, convert_visit_messages
+from connectors.ssmix2.convert import (
+    EXTENDED_VITALS,
+    ConvertOptions,
+    convert_message,
+    convert_visit_messages,
+)
 from connectors.ssmix2.encounter import VISIT_KINDS
 from connectors.ssmix2.storage import (
     MAIN_DOCUMENT,
@@ -145,6 +150,15 @@ class SSMix2Connector:
                 return rec
         return None
 
+    def case_record(self, path: Path) -> SourceRecord:
+        """Golden-case file → record. Name ``<KIND>__<label>.<ext>``: KIND is a data kind,
+        ``VITALS`` (extended-storage vitals) or ``MSG`` (derive from MSH-9). ``.hl7`` holds
+        the raw message bytes (decoded per MSH-18); ``.txt`` holds published UTF-8 text."""
+        kind_part = path.stem.partition("__")[0]
+        kind = {"MSG": "", "VITALS": EXTENDED_VITALS}.get(kind_part, kind_part)
+        data: bytes | str = path.read_text("utf-8") if path.suffix == ".txt" else path.read_bytes()
+        return SourceRecord(path.stem, ("", kind, data), path.name)
+
     # ------------------------------------------------------------------ pure
     def convert(self, record: SourceRecord) -> Conversion:
         payload = record.payload
@@ -160,8 +174,8 @@ class SSMix2Connector:
             )
         return convert_message(
             data,
-            kind=kind,
-            patient_id=pid,
+            kind=kind or None,
+            patient_id=pid or None,
             options=self.options,
             source_ref=record.source_ref,
             record_key=record.key,

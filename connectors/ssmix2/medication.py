@@ -11,7 +11,6 @@ from typing import Any
 from connectors.ssmix2.common import (
     Ctx,
     codeable,
-    cwe_codings,
     decimal_value,
     fhir_datetime,
     meta,
@@ -22,6 +21,7 @@ from connectors.ssmix2.hl7 import Message, Segment
 RP_SYSTEM = "http://jpfhir.jp/fhir/core/mhlw/IdSystem/Medication-RPGroupNumber"
 ORDER_IN_RP = "http://jpfhir.jp/fhir/core/mhlw/IdSystem/MedicationAdministrationIndex"
 RP_SYSTEM_OID = "urn:oid:1.2.392.100495.20.3.81"
+MED_CATEGORY = "http://jpfhir.jp/fhir/core/CodeSystem/JP_MedicationCategory_CS"
 ORDER_IN_RP_OID = "urn:oid:1.2.392.100495.20.3.82"
 ORC_STATUS = {"NW": "active", "OK": "active", "SC": "active", "XO": "active", "RP": "active",
               "CA": "cancelled", "OC": "cancelled", "CR": "cancelled", "DC": "stopped",
@@ -107,17 +107,11 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
         loc = f"RXE[{gi}]"
         placer = orc.comp(2, 1)
         group = orc.comp(4, 1)
-        rp = group.split("_")[1] if group.count("_") >= 1 else str(gi)
+        parts = group.split("_")
+        rp = parts[1] if len(parts) > 1 else (group or str(gi))
         rp_counter[rp] = rp_counter.get(rp, 0) + 1
-        in_rp = group.split("_")[2] if group.count("_") >= 2 else str(rp_counter[rp])
-        rid = ctx.id(
-            "MedicationRequest",
-            ctx.patient_id,
-            ctx.kind,
-            placer or order_no,
-            group or gi,
-            rp_counter[rp],
-        )
+        in_rp = parts[2] if len(parts) > 2 else str(rp_counter[rp])
+        rid = ctx.id("MedicationRequest", ctx.patient_id, ctx.kind, placer or order_no, rp, in_rp)
         res: dict[str, Any] = {
             "resourceType": "MedicationRequest",
             "id": rid,
@@ -167,9 +161,16 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
         )
         if authored:
             res["authoredOn"] = authored
-        cat_codings, _ = cwe_codings(ctx, rxe, 21)
-        if cat_codings:
-            res["category"] = [{"coding": [c]} for c in cat_codings]
+        cats = []
+        for rep in range(len(rxe.reps(21))):
+            c = rxe.comps(21, rep)
+            if c and c[0]:
+                coding = {"system": MED_CATEGORY, "code": c[0]}
+                if len(c) > 1 and c[1]:
+                    coding["display"] = c[1]
+                cats.append({"coding": [coding]})
+        if cats:
+            res["category"] = cats
         dosage: dict[str, Any] = {}
         texts = []
         if g["tq1"]:
