@@ -214,21 +214,26 @@ def demo(
 def _demo_queries(store: Any) -> None:
     examples = [
         ("Patient", [("gender", "female"), ("_summary", "count")], "女性の患者"),
+        ("Patient", [("name", "さとう"), ("_summary", "count")], "カナ氏名「さとう」で始まる患者"),
         (
             "Observation",
             [
-                ("code", "urn:oid:1.2.392.200119.4.504|3D046000001920402"),
-                ("value-quantity", "ge6.5"),
+                ("code", "urn:oid:1.2.392.200119.4.504|3C015000002327101"),
+                ("value-quantity", "ge1.2"),
                 ("_summary", "count"),
             ],
-            "HbA1c(NGSP) ≥ 6.5 の検査結果 (OID form)",
+            "クレアチニン ≥ 1.2 mg/dL の検査結果 (JLAC10, legacy OID form)",
+        ),
+        (
+            "Condition",
+            [("code", "E11.9"), ("_summary", "count")],
+            "2型糖尿病 (ICD-10 E11.9) の病名",
         ),
         (
             "Encounter",
-            [("class", "IMP"), ("status", "in-progress"), ("_summary", "count")],
-            "入院中の入院",
+            [("class", "IMP"), ("date", "ge2024-04-01"), ("_summary", "count")],
+            "2024年度以降の入院",
         ),
-        ("Condition", [("code", "E11"), ("_summary", "count")], "2型糖尿病 E11 の病名"),
     ]
     typer.echo("\nexample searches:")
     for rtype, params, label in examples:
