@@ -145,7 +145,8 @@ def method_word_evidence(text: str) -> MethodEvidence:
     acc = set(sets[0])
     for other in sets[1:]:
         inter = acc & other
-        acc = inter if inter else acc | other
+        if inter:
+            acc = inter
     return MethodEvidence(frozenset(acc), 1.0)
 
 

@@ -112,6 +112,16 @@ class Mapper:
         self._mats: dict[str, set[str]] = {}
         for a, codes in self.t.by_analyte.items():
             self._mats[a] = {c[9:12] for c in codes}
+        self._has01 = {c[:5] for c in self.t.codes if c[15:17] == "01"}
+        self._prior = {
+            c: 0.01 * len(e.sources) + (0.02 if "tokutei_4th" in e.sources else 0.0)
+            for c, e in self.t.codes.items()
+        }
+        self._products_by_analyte: dict[str, list[str]] = {}
+        for pk, prow in self.t.products.items():
+            for a in {c10[:5] for c10, _ in prow}:
+                self._products_by_analyte.setdefault(a, []).append(pk)
+        self._prefix_keys = sorted(k for k in self.t.keys if len(k) >= 3)
         self._canon_units: dict[str, set[str]] = {
             c: {self.t.unit_map.get(u, u) for u in e.units} for c, e in self.t.codes.items()
         }
@@ -150,6 +160,17 @@ class Mapper:
 
     def _fuzzy_analytes(self, pn: ParsedName, out: dict[str, float]) -> None:
         idx = self.t.key_index
+        # truncated abbreviations (総ビリ → 総ビリルビン): a unique analyte among keys it starts
+        for key, w, _spec in pn.variants[:2]:
+            if len(key) < 3 or key.isascii():
+                continue
+            hits: set[str] = set()
+            for k in self._prefix_keys:
+                if k.startswith(key) and k != key:
+                    hits.update(a for a, hw in idx[k].items() if hw >= 0.97)
+            if len(hits) == 1:
+                out[hits.pop()] = 0.9 * w
+                return
         for key, w, _spec in pn.variants[:3]:
             if len(key) < 2:
                 continue
@@ -170,9 +191,8 @@ class Mapper:
         if pkey:
             rows = self.t.products.get(pkey)
             if rows is None and len(pkey) >= 4:
-                best = process.extractOne(
-                    pkey, self.t.product_keys, scorer=fuzz.ratio, score_cutoff=88
-                )
+                pool = sorted({k for a in an for k in self._products_by_analyte.get(a, ())})
+                best = process.extractOne(pkey, pool, scorer=fuzz.ratio, score_cutoff=80)
                 if best:
                     pkey = best[0]
                     rows = self.t.products.get(pkey)
@@ -208,8 +228,9 @@ class Mapper:
             s -= 0.6
         for key, w, _sp in pn.variants:
             if e.code in self.t.code_keys.get(key, ()):
-                s += 0.1 * w
+                s += 0.04 * w
                 break
+        s += self._prior.get(e.code, 0.0)
         # identification
         if pn.timing is not None:
             if e.ident != f"{pn.timing:04d}":
@@ -258,7 +279,7 @@ class Mapper:
                 s -= 0.3 if e.result != "01" else 0.0
             else:
                 s -= 0.6
-        elif e.result != "01" and "quant" not in prof:
+        elif e.result != "01" and "quant" not in prof and e.analyte in self._has01:
             s -= 0.3
         if ev.unit and ev.unit in self._canon_units.get(e.code, ()):
             s += 0.05

@@ -18,6 +18,9 @@ _ROMAN_CHARS = {
 }
 _DASHES = set("‐‑‒–—―−－ｰー─━⁃﹣-˗᠆⸺⸻")
 _SPACES = re.compile(r"\s+")
+# NHO-style ASCII stand-ins for Greek letters: "a1-酸性糖蛋白", "b -リポ蛋白", "(1→3)-b -D..."
+_LATIN_GREEK = re.compile(r"(?<![A-Za-z])([abg])(?=\d|\s*-\s*[^\x00-\x7f]|\s*-\s*D)")
+_LATIN_GREEK_MAP = {"a": "α", "b": "β", "g": "γ"}
 _SPACED_DASH = re.compile(r"\s+[‐‑‒–—―−－ｰー─━⁃﹣\-˗]\s+")
 _GREEK_WORDS = (("アルファ", "α"), ("ベータ", "β"), ("ガンマ", "γ"), ("デルタ", "δ"), ("カッパ", "κ"))
 _GAMMA_LOOKALIKE = re.compile(r"(?<![A-Z0-9])[RYＹɤƔγΓ]-?(?=GT)")
@@ -72,6 +75,7 @@ def normalize_text(value: str) -> str:
         return ""
     s = "".join(_ROMAN_CHARS.get(c, c) for c in value)
     s = unicodedata.normalize("NFKC", s)
+    s = _LATIN_GREEK.sub(lambda m: _LATIN_GREEK_MAP[m.group(1)], s)
     s = s.replace("ɤ", "γ").replace("Ɣ", "γ").replace("µ", "μ").replace("ß", "β")
     s = _hira_to_kata(s)
     s = _SPACED_DASH.sub("・", s)

@@ -68,7 +68,7 @@ _NAME_METHODS: tuple[tuple[re.Pattern[str], str], ...] = (
 # --- result kinds ----------------------------------------------------------------------------
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\(?(?:CR補正|クレアチニン補正|CRE補正|対CR比?|/CR比?|/CRE比?|/G・?CR)\)?"), "crcorr"),
-    (re.compile(r"\(?(?:1日量|日量|1日排泄量|24時間量|24H量|/日|/DAY)\)?"), "perday"),
+    (re.compile(r"\(?(?:1日量|日量|1日排泄量|24時間量|24H量|/日|/DAY)\)?|^1日(?=.+量$)"), "perday"),
     (re.compile(r"\(?(?:希釈倍率|倍率|倍数|抗体価|\(倍\)|定量\(倍\))\)?"), "titre"),
     (re.compile(r"\(?半定量\)?"), "semi"),
     (re.compile(r"\(?(?:定性|判定|陰陽性|\(\+/-\))\)?"), "qual"),
