@@ -213,7 +213,7 @@ def parse_message(text: str) -> Message:
     fsep = text[3]
     enc = text[4:8]
     # JAHIS examples write the escape character as the yen sign (JIS X 0201 0x5C).
-    enc = enc.replace("¥", "\\")
+    # (the escape character stays as written: bodies use the same character)
     comp_sep = enc[0] if len(enc) > 0 else "^"
     rep_sep = enc[1] if len(enc) > 1 else "~"
     esc = enc[2] if len(enc) > 2 else "\\"

@@ -1,0 +1,87 @@
+"""Decoder/splitter, file names, storage resolution and JP Core essentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors._sdk.errors import RecordError
+from connectors.ssmix2 import ConvertOptions, convert_message, decode_message, parse_message
+from connectors.ssmix2.storage import StorageFile, parse_name, resolve
+
+CASES = Path(__file__).parent / "cases" / "ssmix2"
+JP = "http://jpfhir.jp/fhir/core/StructureDefinition/"
+REP = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation"
+
+
+def test_decode_keeps_kanji_with_separator_bytes() -> None:
+    # 日 = JIS 0x467C (contains '|'), 美 = 0x4E7E ('~'), 本 = 0x4B5C ('\\')
+    text = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.5||||||~ISO IR87||ISO 2022-1994\rPID|1||123||日本^美^^^^^L^I"
+    msg = parse_message(decode_message(text.encode("iso2022_jp") + b"\r\x1c"))
+    pid = msg.first("PID")
+    assert pid is not None and pid.comp(5, 1) == "日本" and pid.comp(5, 2) == "美"
+
+
+def test_decode_rejects_shift_jis_and_truncation() -> None:
+    text = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.5||||||~ISO IR87\rPID|1||123||山田"
+    with pytest.raises(RecordError, match="wrong encoding"):
+        decode_message(text.encode("cp932"))
+    raw = text.encode("iso2022_jp")
+    with pytest.raises(RecordError, match="truncated"):
+        decode_message(raw[:-4])  # drops "ESC ( B" and half of the last kanji
+
+
+def test_escape_sequences_and_yen_msh2() -> None:
+    msg = parse_message("MSH|^~¥&|A\rOBX|1|ST|X^Y^99L||a¥F¥b¥S¥c")
+    obx = msg.first("OBX")
+    assert obx is not None and obx.comp(5, 1) == "a|b^c"
+
+
+def test_file_names() -> None:
+    n = parse_name("9999013_20111220_OMG-11_2011122000300_20111220224447339_24_1")
+    assert (n.patient_id, n.date, n.kind, n.order_no, n.department, n.flag) == (
+        "9999013", "20111220", "OMG-11", "2011122000300", "24", "1")  # fmt: skip
+    n = parse_name(
+        "0123456789_20160101_L-OBSERVATIONS^OBSERVATIONS^99ZL01_000000020160101_201601011500321_1"
+    )
+    assert n.kind == "L-OBSERVATIONS^OBSERVATIONS^99ZL01" and n.department == ""
+    with pytest.raises(ValueError):
+        parse_name("9999013_20111220_OMG-11_1_2_24_7")
+
+
+def test_resolve_flags() -> None:
+    def f(name: str) -> StorageFile:
+        return StorageFile(Path(name), parse_name(name))
+
+    base = "1234567_20260101_OMP-01_000000000000001_"
+    recs = resolve([f(base + "20260101100000000_01_2"), f(base + "20260101110000000_01_2"),
+                    f(base + "20260101120000000_01_1")])  # fmt: skip
+    assert len(recs) == 1 and not recs[0].deleted and recs[0].path.name.endswith("120000000_01_1")
+    recs = resolve([f(base + "20260101100000000_01_0"), f(base + "20260101110000000_01_0")])
+    assert recs[0].deleted
+
+
+@pytest.mark.parametrize("form", ["url", "oid"])
+def test_jp_core_essentials(form: str) -> None:
+    opts = ConvertOptions(facility_code="1312345670", uri_form=form)  # type: ignore[arg-type]
+    adt = convert_message((CASES / "ADT-00__nho.hl7").read_bytes(), kind="ADT-00", options=opts)
+    pat = adt.resources[0]
+    assert pat["meta"]["profile"] == [JP + "JP_Patient"]
+    assert pat["identifier"][0]["system"] == "urn:oid:1.2.392.100495.20.3.51.11312345670"
+    reps = {n["extension"][0]["valueCode"]: n for n in pat["name"]}
+    assert reps["IDE"]["family"] == "患者" and reps["SYL"]["family"] == "カンジャ"
+    assert all(n["extension"][0]["url"] == REP for n in pat["name"])
+    lab = convert_message((CASES / "OML-11__nho.hl7").read_bytes(), kind="OML-11", options=opts)
+    obs = [r for r in lab.resources if r["resourceType"] == "Observation"]
+    assert obs and all(o["meta"]["profile"] == [JP + "JP_Observation_LabResult"] for o in obs)
+    jlac = {
+        "url": "http://medis.or.jp/CodeSystem/master-JLAC10-17digits",
+        "oid": "urn:oid:1.2.392.200119.4.504",
+    }[form]
+    assert all(o["code"]["coding"][0]["system"] == jlac for o in obs)
+    assert all("specimen" in o and o["code"].get("text") for o in obs)
+    assert all(o["effectiveDateTime"].endswith("+09:00") for o in obs)
+    med = convert_message((CASES / "OMP-01__nho.hl7").read_bytes(), kind="OMP-01", options=opts)
+    assert all(m["meta"]["profile"] == [JP + "JP_MedicationRequest"] for m in med.resources)
+    assert all(len(m["identifier"]) >= 2 for m in med.resources)
