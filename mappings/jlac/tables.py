@@ -184,6 +184,10 @@ def _load_shipped(b: _Builder, data: Path) -> None:
                   _col(row, 7), _col(row, 4))
     for row in _read_tsv(data / "tokutei_kenshin_item_codes_4th.tsv"):
         b.add(_col(row, 0), "tokutei_4th", (_col(row, 1),))
+    for row in _read_tsv(data / "orca_tokutei_extra_items_v128.tsv"):
+        b.add(_col(row, 0), "orca_tokutei", (_col(row, 1),))
+    for row in _read_tsv(data / "orca_tokutei_method_labels.tsv"):
+        b.add(_col(row, 0), "orca_method", (), "", _col(row, 1))
     for row in _read_tsv(data / "nho_ssmix2_jlac10_units.tsv"):
         b.add(_col(row, 0), "nho_units", (_col(row, 1),), _col(row, 2))
 
@@ -235,6 +239,11 @@ def _add_readings(codes: dict[str, CodeEntry], key_index: dict[str, dict[str, fl
                     key_index[reading][e.analyte] = max(old, w * 0.97)
 
 
+def is_local_code(code: str) -> bool:
+    """Local ``Z`` extensions (JMA 特定健診 software): kept in the tables, never proposed."""
+    return code.startswith("Z") or "Z" in code[5:]
+
+
 def _fingerprint(paths: Iterable[Path]) -> str:
     h = hashlib.sha256()
     for p in sorted(paths):
@@ -262,7 +271,8 @@ def load_tables(extra_dir: str | None = None) -> Tables:
     key_index: dict[str, dict[str, float]] = defaultdict(dict)
     code_keys: dict[str, set[str]] = defaultdict(set)
     for code, e in sorted(codes.items()):
-        by_analyte[e.analyte].append(code)
+        if not is_local_code(code):
+            by_analyte[e.analyte].append(code)
         rk = _RESULT_KIND.get(e.result)
         if rk:
             e.kinds.add(rk)
