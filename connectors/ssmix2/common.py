@@ -75,9 +75,10 @@ class Ctx:
         elif name == "HOT":
             canonical = HOT.get(len(code), HOT[9])
         else:
-            canonical = coding_systems().get(name) or coding_systems().get(name.upper())
-            if canonical is None:
+            found = coding_systems().get(name) or coding_systems().get(name.upper())
+            if found is None:
                 return f"urn:ehr-bridge:hl7v2-table:{name}"
+            canonical = found
         return system_uri(canonical, self.uri_form)
 
 

@@ -42,6 +42,7 @@ def _ssmix2(root: Path, settings: object, facility_code: str | None) -> object:
         if facility_code is not None
         else getattr(settings, "facility_code", ""),
         jp_core_uri_form=getattr(settings, "jp_core_uri_form", "url"),
+        local_system_base="urn:ehr-bridge:ssmix2:local:",
     )
     return SSMix2Connector(cfg)
 
