@@ -12,10 +12,10 @@ from mappings.jlac.normalize import compact_key, normalize_text
 _ADDITIVE = re.compile(r"EDTA|ヘパリン|HEPARIN|クエン酸|CITRATE|NAF|フッ化|シュウ酸|添加|加|入り|入|抗凝固")
 _MATERIAL_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]], ...] = (
     # pattern, preferred material codes, tolerated (small penalty)
-    (re.compile(r"蓄尿|24H尿|24時間尿|1日尿|24HU|時間尿"), ("004",), ("001", "005")),
+    (re.compile(r"蓄尿|24H尿|24時間尿|1日尿|24HU|時間尿|24HR?URINE|^24H$"), ("004",), ("001", "005")),
     (re.compile(r"早朝尿"), ("001", "006"), ("002",)),
-    (re.compile(r"尿|^U$|URINE|^U\b"), ("001",), ("002", "003", "006")),
-    (re.compile(r"髄液|CSF|脳脊髄"), ("041",), ()),
+    (re.compile(r"尿|^U$|URINE|^URI?N?$|^UR$"), ("001",), ("002", "003", "006")),
+    (re.compile(r"髄液|CSF|脳脊髄|SPINAL"), ("041",), ()),
     (re.compile(r"便|糞|STOOL|FECES"), ("015",), ()),
     (re.compile(r"胸水"), ("042",), ("040",)),
     (re.compile(r"腹水"), ("043",), ("040",)),
@@ -29,12 +29,14 @@ _MATERIAL_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]],
     (re.compile(r"精液"), ("060",), ()),
     (re.compile(r"喀痰|痰"), ("061",), ()),
     (re.compile(r"ろ紙|濾紙"), ("033",), ()),
-    (re.compile(r"動脈"), ("020",), ("018", "019")),
+    (re.compile(r"動脈|ARTERIAL|^ABG$"), ("020",), ("018", "019")),
     (re.compile(r"毛細|指先|指尖|耳朶|指頭"), ("021",), ("018", "019")),
-    (re.compile(r"血清|^S$|SERUM|^\(S\)$"), ("023",), ()),
-    (re.compile(r"血漿|^P$|PLASMA|^\(P\)$"), ("022",), ()),
+    (re.compile(r"血清|^S$|SERUM|^SER$|^SRM$|^\(S\)$"), ("023",), ()),
+    (re.compile(r"血漿|^P$|PLASMA|^PLA?S?$|^\(P\)$"), ("022",), ()),
 )
-_WHOLE_BLOOD = re.compile(r"全血|血液|^B$|^WB$|WHOLEBLOOD|静脈血|EDTA|ヘパリン|NAF|クエン酸|フッ化|^血$")
+_WHOLE_BLOOD = re.compile(
+    r"全血|血液|^B$|^WB$|WHOLEBLOOD|BLOOD|^BLD$|静脈血|EDTA|ヘパリン|NAF|クエン酸|フッ化|^血$|血$"
+)
 
 
 @dataclass(frozen=True)
@@ -75,21 +77,21 @@ _METHOD_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"IFCC"), ("275", "279", "290")),
     (re.compile(r"(ドライ|反射|レフラクト|スライド).*JSCC|JSCC.*(ドライ|反射)"), ("291",)),
     (re.compile(r"JSCC"), ("271", "272")),
-    (re.compile(r"可視|比色|ビウレット|BCG|BCP|ジアゾ|酵素比色"), _VIS),
-    (re.compile(r"紫外|UV"), _UVS),
+    (re.compile(r"可視|比色|ビウレット|BCG|BCP|ジアゾ|酵素比色|COLORIMETR|VISIBLE"), _VIS),
+    (re.compile(r"紫外|UV|ULTRAVIOLET"), _UVS),
     (re.compile(r"ドライケミ|ドライ|反射|レフラクト|乾式|スライド|DRY"), ("290", "291")),
     (re.compile(r"酵素法|酵素的|ENZYM"), _VIS + _UVS),
     (re.compile(r"酵素電極|酵素センサ"), ("262", "261")),
     (re.compile(r"電流|GOD電極|アンペロ"), ("262",)),
-    (re.compile(r"電位差|電極|イオン選択|ISE|イオン電極"), ("261",)),
+    (re.compile(r"電位差|電極|イオン選択|ISE|イオン電極|ELECTRODE|POTENTIOMETR"), ("261",)),
     (re.compile(r"電導|電気伝導"), ("264",)),
     (re.compile(r"電気化学発光|ECLIA|ECL"), ("053",)),
     (re.compile(r"化学発光酵素|CLEIA"), ("052",)),
     (re.compile(r"化学発光|生物発光|CLIA|CLA"), ("051",)),
     (re.compile(r"蛍光|FIA|FEIA|TR-FIA"), ("041", "042", "043", "044")),
-    (re.compile(r"ラテックス|LTIA|LA法|^LA$|LPIA"), ("062",)),
+    (re.compile(r"ラテックス|LTIA|LA法|^LA$|LPIA|LATEX"), ("062",)),
     (re.compile(r"ネフェロ|比ろう|比朧"), ("063",)),
-    (re.compile(r"免疫比濁|TIA|比濁"), ("061",)),
+    (re.compile(r"免疫比濁|TIA|比濁|TURBIDIMETR"), ("061",)),
     (re.compile(r"金コロイド"), ("064",)),
     (re.compile(r"酵素免疫|EIA|ELISA|酵素抗体"), ("021", "022", "023", "024", "025")),
     (re.compile(r"イムノクロマト|IC法"), ("190",)),
@@ -102,11 +104,11 @@ _METHOD_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"HPLC|高速液体"), ("204",)),
     (re.compile(r"クロマトグラフ|GC|LC-MS|LCMS|質量分析"), ("210", "204", "205", "206")),
     (re.compile(r"電気泳動"), ("230", "231", "237")),
-    (re.compile(r"凝固|クロット"), ("311",)),
+    (re.compile(r"凝固|クロット|CLOT|COAGUL"), ("311",)),
     (re.compile(r"合成基質|発色性基質"), ("312", "271")),
     (re.compile(r"自動機械"), ("309",)),
     (re.compile(r"自動血球|血球計数|血球分析"), ("301", "309")),
-    (re.compile(r"計算|算出|推算|F式|FRIEDEWALD"), ("919",)),
+    (re.compile(r"計算|算出|推算|F式|FRIEDEWALD|CALC"), ("919",)),
     (re.compile(r"機械読|機器判定|自動判定|機械判定"), ("911",)),
     (re.compile(r"目視|肉眼"), ("901",)),
     (re.compile(r"試験紙|化学発色|ディップ"), ("901", "911")),
