@@ -67,33 +67,106 @@ def _check(resource: Any, validate: bool) -> str | None:
     return None
 
 
+Chunk = list[tuple[int, bytes]]
+
+
+def check_chunk(
+    name: str, chunk: Chunk, validate: bool
+) -> tuple[list[ParsedResource], list[InputProblem]]:
+    """Parse and check NDJSON lines (pure; runs in a worker process for big imports)."""
+    good: list[ParsedResource] = []
+    problems: list[InputProblem] = []
+    for lineno, raw in chunk:
+        try:
+            resource = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            problems.append(InputProblem(name, lineno, "not valid JSON"))
+            continue
+        reason = _check(resource, validate)
+        if reason:
+            problems.append(InputProblem(name, lineno, reason))
+        else:
+            good.append(ParsedResource(name, lineno, resource))
+    return good, problems
+
+
+def ndjson_chunks(file: Path, size: int) -> Iterator[Chunk]:
+    chunk: Chunk = []
+    with file.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if raw.strip():
+                chunk.append((lineno, raw))
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
+
+
+def is_bundle_file(file: Path) -> bool:
+    with file.open("rb") as fh:
+        head = fh.read(4096).lstrip()
+    return head.startswith(b"{") and file.suffix.lower() == ".json"
+
+
+def read_resource_chunks(
+    files: list[Path],
+    problems: list[InputProblem],
+    *,
+    validate: bool = True,
+    chunk_size: int = 2000,
+    workers: int = 0,
+) -> Iterator[tuple[int, list[ParsedResource]]]:
+    """(input bytes consumed, checked resources) for every file, chunk by chunk, in input order.
+
+    With ``workers`` > 0, NDJSON chunks are parsed and validated in that many worker processes
+    while the caller writes the previous chunks (validation is the costliest step of an import).
+    """
+    pool = None
+    if workers > 0:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for file in files:
+            name = str(file)
+            if not file.exists():
+                problems.append(InputProblem(name, 0, "file not found"))
+                continue
+            if is_bundle_file(file):
+                yield file.stat().st_size, list(_read_bundle(file, problems, validate))
+                continue
+            if pool is None:
+                for chunk in ndjson_chunks(file, chunk_size):
+                    good, bad = check_chunk(name, chunk, validate)
+                    problems.extend(bad)
+                    yield sum(len(raw) for _, raw in chunk), good
+                continue
+            pending: list[tuple[int, Any]] = []
+            for chunk in ndjson_chunks(file, chunk_size):
+                nbytes = sum(len(raw) for _, raw in chunk)
+                pending.append((nbytes, pool.submit(check_chunk, name, chunk, validate)))
+                if len(pending) > workers + 1:
+                    nbytes, future = pending.pop(0)
+                    good, bad = future.result()
+                    problems.extend(bad)
+                    yield nbytes, good
+            for nbytes, future in pending:
+                good, bad = future.result()
+                problems.extend(bad)
+                yield nbytes, good
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
 def read_resources(
     file: Path, problems: list[InputProblem], *, validate: bool = True
 ) -> Iterator[ParsedResource]:
-    name = str(file)
-    if not file.exists():
-        problems.append(InputProblem(name, 0, "file not found"))
-        return
-    with file.open("rb") as fh:
-        head = fh.read(4096).lstrip()
-    is_bundle = head.startswith(b"{") and file.suffix.lower() == ".json"
-    if is_bundle:
-        yield from _read_bundle(file, problems, validate)
-        return
-    with file.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                resource = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                problems.append(InputProblem(name, lineno, "not valid JSON"))
-                continue
-            reason = _check(resource, validate)
-            if reason:
-                problems.append(InputProblem(name, lineno, reason))
-                continue
-            yield ParsedResource(name, lineno, resource)
+    """Checked resources of one file (NDJSON or Bundle/resource JSON)."""
+    for _nbytes, chunk in read_resource_chunks([file], problems, validate=validate):
+        yield from chunk
 
 
 def _read_bundle(
