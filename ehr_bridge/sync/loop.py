@@ -231,7 +231,12 @@ class SyncLoop:
             return None
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the run; no text logged
             self._quarantine(rec, "", f"internal error ({type(exc).__name__})", b, report)
-            log.exception("record %s: converter raised %s", rec.key, type(exc).__name__)
+            # no traceback text: exception messages may quote patient data; log where it broke
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+            log.error("record %s: converter raised %s at %s", rec.key, type(exc).__name__, where)
             return None
         return conv
 

@@ -146,3 +146,21 @@ def test_cli_ingest_and_quarantine_list(db_url: str, tree: Path) -> None:
     assert "鈴木" not in r.stdout + r.stderr
     r = subprocess.run([*cli, "connectors", "list"], capture_output=True, text=True, env=env)
     assert "ss-mix2" in r.stdout
+
+
+def test_converter_bug_is_quarantined_without_patient_text(
+    db_url: str, tree: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Exploding(SSMix2Connector):
+        def convert(self, record):  # type: ignore[no-untyped-def]
+            if "PPR-01" in record.key:
+                raise ValueError("secret 山田太郎 1952-03-14")
+            return super().convert(record)
+
+    store = open_store(db_url)
+    conn = Exploding(SSMix2Config(root=str(tree), facility_code=FACILITY))
+    rep = SyncLoop(store, conn, scope=str(tree)).run()
+    assert rep.quarantined >= 5 and rep.converted > 0
+    reasons = {q["reason"] for q in open_quarantine(store)}
+    assert "internal error (ValueError)" in reasons
+    assert "山田" not in caplog.text and "1952" not in caplog.text
