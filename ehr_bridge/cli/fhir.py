@@ -160,12 +160,14 @@ def db_upgrade(db: DbOption = None) -> None:
 def db_current(db: DbOption = None) -> None:
     """Show the schema revisions the database is at, and the newest ones."""
     from ehr_bridge.store.base import create_engine
-    from ehr_bridge.store.migrate import current_revisions, head_revisions
+    from ehr_bridge.store.migrate import current_revisions, head_revisions, is_up_to_date
 
     settings = settings_for(db)
-    current = current_revisions(create_engine(settings.db))
+    engine = create_engine(settings.db)
+    current = current_revisions(engine)
     typer.echo(f"current: {', '.join(sorted(current)) or '(empty database)'}")
     typer.echo(f"newest:  {', '.join(sorted(head_revisions()))}")
+    typer.echo("up to date" if is_up_to_date(engine) else "run `ehr-bridge db upgrade`")
 
 
 def config_show() -> None:

@@ -28,9 +28,23 @@ def current_revisions(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+def is_up_to_date(engine: Engine) -> bool:
+    """True when every head revision (and so everything below it) is applied.
+
+    The database records only the revisions not implied by others (a branch that
+    ``depends_on`` the core implies the core), so compare ancestries, not the sets.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    current = current_revisions(engine)
+    if not current:
+        return False
+    applied = {rev.revision for rev in script.revision_map.iterate_revisions(tuple(current), "base")}
+    return set(script.get_heads()) <= applied
+
+
 def upgrade(engine: Engine) -> bool:
     """Bring the schema to every head. Returns True when something was applied."""
-    if current_revisions(engine) == head_revisions():
+    if is_up_to_date(engine):
         return False
     cfg = alembic_config()
     with engine.begin() as conn:
