@@ -10,7 +10,9 @@ import typer
 
 from ehr_bridge.cli.common import DbOption, fail, progress
 
-jlac_app = typer.Typer(help="JLAC10/JLAC11 normalizer for hospital lab masters.", no_args_is_help=True)
+jlac_app = typer.Typer(
+    help="JLAC10/JLAC11 normalizer for hospital lab masters.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,10 +9,16 @@ from functools import lru_cache
 from mappings.jlac.normalize import compact_key, normalize_text
 
 # --- material -----------------------------------------------------------------------------
-_ADDITIVE = re.compile(r"EDTA|ヘパリン|HEPARIN|クエン酸|CITRATE|NAF|フッ化|シュウ酸|添加|加|入り|入|抗凝固")
+_ADDITIVE = re.compile(
+    r"EDTA|ヘパリン|HEPARIN|クエン酸|CITRATE|NAF|フッ化|シュウ酸|添加|加|入り|入|抗凝固"
+)
 _MATERIAL_RULES: tuple[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]], ...] = (
     # pattern, preferred material codes, tolerated (small penalty)
-    (re.compile(r"蓄尿|24H尿|24時間尿|1日尿|24HU|時間尿|24HR?URINE|^24H$"), ("004",), ("001", "005")),
+    (
+        re.compile(r"蓄尿|24H尿|24時間尿|1日尿|24HU|時間尿|24HR?URINE|^24H$"),
+        ("004",),
+        ("001", "005"),
+    ),
     (re.compile(r"早朝尿"), ("001", "006"), ("002",)),
     (re.compile(r"尿|^U$|URINE|^URI?N?$|^UR$"), ("001",), ("002", "003", "006")),
     (re.compile(r"髄液|CSF|脳脊髄|SPINAL"), ("041",), ()),

@@ -16,8 +16,8 @@ from rapidfuzz import fuzz, process
 
 from mappings.jlac.evidence import (
     NO_MATERIAL,
-    jlac11_material,
     MaterialEvidence,
+    jlac11_material,
     material_evidence,
     method_word_evidence,
     product_key,
@@ -140,7 +140,10 @@ class Mapper:
         idx = self.t.key_index
         variants = list(pn.variants)
         for key, w, spec in pn.variants[:4]:
-            for alt in (key[1:] if key.startswith("総") else "", key[:-1] if key.endswith("値") else ""):
+            for alt in (
+                key[1:] if key.startswith("総") else "",
+                key[:-1] if key.endswith("値") else "",
+            ):
                 if len(alt) >= 2:
                     variants.append((alt, w * 0.93, spec))
         for key, w, _spec in variants:
@@ -331,9 +334,7 @@ class Mapper:
         scored: list[tuple[float, str, float]] = []
         for a, a_score in an.items():
             codes = self.t.by_analyte.get(a, ())
-            specific_keys = {
-                (c[5:12], c[15:17]) for c in codes if c[12:15] not in ("998", "999")
-            }
+            specific_keys = {(c[5:12], c[15:17]) for c in codes if c[12:15] not in ("998", "999")}
             for c in codes:
                 e = self.t.codes[c]
                 specific = (c[5:12], c[15:17]) in specific_keys

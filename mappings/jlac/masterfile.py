@@ -133,7 +133,9 @@ def _read_xlsx(p: Path) -> list[MapInput]:
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise MasterFileError(f"{p.name}: not a readable xlsx workbook ({type(exc).__name__})")
+        raise MasterFileError(
+            f"{p.name}: not a readable xlsx workbook ({type(exc).__name__})"
+        ) from None
     try:
         ws = wb.worksheets[0]
         table = (

@@ -22,7 +22,13 @@ _SPACES = re.compile(r"\s+")
 _LATIN_GREEK = re.compile(r"(?<![A-Za-z])([abg])(?=\d|\s*-\s*[^\x00-\x7f]|\s*-\s*D)")
 _LATIN_GREEK_MAP = {"a": "α", "b": "β", "g": "γ"}
 _SPACED_DASH = re.compile(r"\s+[‐‑‒–—―−－ｰー─━⁃﹣\-˗]\s+")
-_GREEK_WORDS = (("アルファ", "α"), ("ベータ", "β"), ("ガンマ", "γ"), ("デルタ", "δ"), ("カッパ", "κ"))
+_GREEK_WORDS = (
+    ("アルファ", "α"),
+    ("ベータ", "β"),
+    ("ガンマ", "γ"),
+    ("デルタ", "δ"),
+    ("カッパ", "κ"),
+)
 _GAMMA_LOOKALIKE = re.compile(r"(?<![A-Z0-9])[RYＹɤƔγΓ]-?(?=GT)")
 _ROMAN_ASCII = re.compile(r"(?<![A-Z0-9])(VIII|VII|III|II|IV|IX|VI)(?![A-Z0-9])")
 _ROMAN_SINGLE = re.compile(r"(?<=-)(I|V|X)(?![A-Z0-9])|(?<![A-Z0-9])(I|V|X)(?=型)")
@@ -49,13 +55,11 @@ def _is_kana(ch: str) -> bool:
 
 
 def _fold_dashes(s: str) -> str:
-    out = []
-    n = len(s)
-    for i, ch in enumerate(s):
+    out: list[str] = []
+    for ch in s:
         if ch in _DASHES:
             prev = out[-1] if out else ""
-            nxt = s[i + 1] if i + 1 < n else ""
-            if prev and _is_kana(prev) and (nxt == "" or _is_kana(nxt) or nxt in _DASHES):
+            if prev and _is_kana(prev):
                 out.append("ー")
             else:
                 out.append("-")

@@ -44,12 +44,8 @@ _SPECIMEN_WORDS = (
     "血清|血漿|全血|動脈血|静脈血|血中|胸水|腹水|関節液|穿刺液|心嚢液|骨髄液|羊水|胃液|唾液|"
     "精液|喀痰|尿|便"
 )
-_SPEC_PREFIX = re.compile(
-    rf"^(?:({_SPECIMEN_WORDS})(?!酸|素)|(U|S|CSF|B|WB)[-.・](?=.))"
-)
-_SPEC_BRACKET = re.compile(
-    rf"\(({_SPECIMEN_WORDS}|S|P|U|B|WB|SERUM|PLASMA|URINE)\)"
-)
+_SPEC_PREFIX = re.compile(rf"^(?:({_SPECIMEN_WORDS})(?!酸|素)|(U|S|CSF|B|WB)[-.・](?=.))")
+_SPEC_BRACKET = re.compile(rf"\(({_SPECIMEN_WORDS}|S|P|U|B|WB|SERUM|PLASMA|URINE)\)")
 _SPEC_SUFFIX = re.compile(rf"(?<=.)(?:中)?[-・]?({_SPECIMEN_WORDS})(?:中)?$")
 _SPEC_LETTER = {"U": "尿", "S": "血清", "P": "血漿", "B": "全血", "WB": "全血", "CSF": "髄液"}
 _SPEC_LETTER.update({"SERUM": "血清", "PLASMA": "血漿", "URINE": "尿"})
@@ -67,7 +63,10 @@ _NAME_METHODS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 # --- result kinds ----------------------------------------------------------------------------
 _KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\(?(?:CR補正|クレアチニン補正|CRE補正|対CR比?|/CR比?|/CRE比?|/G・?CR)\)?"), "crcorr"),
+    (
+        re.compile(r"\(?(?:CR補正|クレアチニン補正|CRE補正|対CR比?|/CR比?|/CRE比?|/G・?CR)\)?"),
+        "crcorr",
+    ),
     (re.compile(r"\(?(?:1日量|日量|1日排泄量|24時間量|24H量|/日|/DAY)\)?|^1日(?=.+量$)"), "perday"),
     (re.compile(r"\(?(?:希釈倍率|倍率|倍数|抗体価|\(倍\)|定量\(倍\))\)?"), "titre"),
     (re.compile(r"\(?半定量\)?"), "semi"),

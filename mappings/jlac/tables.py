@@ -77,8 +77,7 @@ def _read_tsv(path: Path) -> Iterator[list[str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         next(reader, None)
-        for row in reader:
-            yield row
+        yield from reader
 
 
 def _col(row: list[str], i: int) -> str:
@@ -172,16 +171,31 @@ def _load_shipped(b: _Builder, data: Path) -> None:
                 b.products[pkey].append((e.code, code11))
     for name in ("jpclins_cs_jlac10_corelabo_v152.tsv", "jpclins_cs_jlac10_infectionlabo_v152.tsv"):
         for row in _read_tsv(data / name):
-            b.add(_col(row, 1), "jpclins_cs152", (_col(row, 2), _col(row, 3)), _col(row, 6),
-                  _col(row, 5))
+            b.add(
+                _col(row, 1),
+                "jpclins_cs152",
+                (_col(row, 2), _col(row, 3)),
+                _col(row, 6),
+                _col(row, 5),
+            )
     for row in _read_tsv(data / "jpclins_laboitemset_20231104_core43.tsv"):
         for ci in (7, 8):
-            b.add(_col(row, ci), "jpclins_set", (_col(row, 1), _col(row, 2), _col(row, 5)),
-                  _col(row, 9), _col(row, 6))
+            b.add(
+                _col(row, ci),
+                "jpclins_set",
+                (_col(row, 1), _col(row, 2), _col(row, 5)),
+                _col(row, 9),
+                _col(row, 6),
+            )
     for row in _read_tsv(data / "jpclins_laboitemset_20231104_infection5.tsv"):
         for ci in (5, 6):
-            b.add(_col(row, ci), "jpclins_set", (_col(row, 1), _col(row, 2), _col(row, 3)),
-                  _col(row, 7), _col(row, 4))
+            b.add(
+                _col(row, ci),
+                "jpclins_set",
+                (_col(row, 1), _col(row, 2), _col(row, 3)),
+                _col(row, 7),
+                _col(row, 4),
+            )
     for row in _read_tsv(data / "tokutei_kenshin_item_codes_4th.tsv"):
         b.add(_col(row, 0), "tokutei_4th", (_col(row, 1),))
     for row in _read_tsv(data / "orca_tokutei_extra_items_v128.tsv"):
@@ -220,7 +234,8 @@ def _add_readings(codes: dict[str, CodeEntry], key_index: dict[str, dict[str, fl
         from sudachipy import dictionary
     except ImportError:  # pragma: no cover - sudachipy is a declared dependency
         return
-    tok = dictionary.Dictionary().create()
+    d = dictionary.Dictionary()
+    tok = d.tokenizer() if hasattr(d, "tokenizer") else d.create()
     done: dict[str, str] = {}
     for e in codes.values():
         for name in e.names:
@@ -286,7 +301,7 @@ def load_tables(extra_dir: str | None = None) -> Tables:
                 pn = parse_name(piece)
                 if i == 0:
                     e.kinds.update(pn.kinds)
-                for j, (key, w, _spec) in enumerate(pn.variants):
+                for _j, (key, w, _spec) in enumerate(pn.variants):
                     weight = w * (1.0 if i == 0 else 0.93)
                     old = key_index[key].get(e.analyte, 0.0)
                     key_index[key][e.analyte] = max(old, weight)
@@ -308,9 +323,7 @@ def load_tables(extra_dir: str | None = None) -> Tables:
     for row in _read_tsv(DATA_DIR / "nho_ssmix2_unit_variants.tsv"):
         if len(row) >= 2:
             unit_map[normalize_unit(row[1])] = normalize_unit(row[0])
-    materials = {
-        _col(r, 0): _col(r, 1) for r in _read_tsv(DATA_DIR / "jlac10_material_codes.tsv")
-    }
+    materials = {_col(r, 0): _col(r, 1) for r in _read_tsv(DATA_DIR / "jlac10_material_codes.tsv")}
     return Tables(
         codes=codes,
         by_analyte=dict(by_analyte),
