@@ -83,7 +83,7 @@ def normalize_text(value: str) -> str:
     s = s.replace("ɤ", "γ").replace("Ɣ", "γ").replace("µ", "μ").replace("ß", "β")
     s = _hira_to_kata(s)
     s = _SPACED_DASH.sub("・", s)
-    s = _SPACES.sub("", s)
+    s = unicodedata.normalize("NFKC", _SPACES.sub("", s))
     s = _fold_dashes(s)
     s = s.translate(_ASCII_UPPER)
     for a, b in _GREEK_WORDS:
@@ -115,7 +115,7 @@ def normalize_unit(value: str) -> str:
     if not value:
         return ""
     s = unicodedata.normalize("NFKC", value)
-    s = _SPACES.sub("", s).lower()
+    s = unicodedata.normalize("NFKC", _SPACES.sub("", s)).lower()
     s = s.replace("μ", "u").replace("µ", "u").replace("×", "x").replace("*", "x")
     s = s.replace("＾", "^").replace("ℓ", "l").replace("・", "").replace("･", "")
     s = s.replace("/dl", "/dl").replace("iu/", "u/").replace("mu/", "mu/")
