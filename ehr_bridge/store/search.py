@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, distinct, exists, func, not_, or_, select
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ehr_bridge.store.errors import BadRequest, UnknownParameter
 from ehr_bridge.store.fhirtime import FhirDateError, parse_range
@@ -90,18 +91,62 @@ def _split_values(raw: str) -> list[str]:
     return parts
 
 
+# Most selective first: the index condition that drives the query (the others are EXISTS
+# probes per candidate row). A heuristic, since SQLite does not reorder IN/EXISTS subqueries.
+_DRIVE_RANK = {
+    "fhir_idx_reference": 0,
+    "fhir_idx_token": 1,
+    "fhir_idx_string": 2,
+    "fhir_idx_quantity": 3,
+    "fhir_idx_date": 4,
+}
+
+
+@dataclass(frozen=True)
+class _IndexCond:
+    """One search parameter as a condition on an index table (``negate`` for ``:not``)."""
+
+    rtype: str
+    table: Any
+    param: str
+    cond: ColumnElement[bool]
+    negate: bool = False
+
+    def negated(self) -> _IndexCond:
+        return _IndexCond(self.rtype, self.table, self.param, self.cond, not self.negate)
+
+    @property
+    def rank(self) -> int:
+        return _DRIVE_RANK.get(self.table.name, 9)
+
+    def _on(self, alias: Any) -> list[ColumnElement[bool]]:
+        return [
+            alias.c.resource_type == self.rtype,
+            alias.c.param == self.param,
+            ClauseAdapter(alias).traverse(self.cond),
+        ]
+
+    def exists_for(self, pk_col: Any) -> ColumnElement[bool]:
+        """EXISTS (or NOT EXISTS) of a matching index row for the resource ``pk_col``."""
+        alias = self.table.alias()
+        clause = exists().where(alias.c.res_pk == pk_col, *self._on(alias))
+        return not_(clause) if self.negate else clause
+
+    def driving(self) -> tuple[Any, ColumnElement[bool]]:
+        """(alias, conditions) to drive a query from this index."""
+        alias = self.table.alias()
+        return alias, and_(*self._on(alias))
+
+
 class _Builder:
     def __init__(self, rtype: str) -> None:
         self.rtype = rtype
         self.r = resource_table
 
-    def _in_index(self, table: Any, param: str, cond: ColumnElement[bool]) -> ColumnElement[bool]:
-        sub = select(table.c.res_pk).where(
-            table.c.resource_type == self.rtype, table.c.param == param, cond
-        )
-        return self.r.c.pk.in_(sub)
+    def _in_index(self, table: Any, param: str, cond: ColumnElement[bool]) -> _IndexCond:
+        return _IndexCond(self.rtype, table, param, cond)
 
-    def token(self, sp: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    def token(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier not in ("", "not"):
             raise BadRequest(f"modifier :{modifier} is not supported on token parameter {sp.name}")
         t = idx_token
@@ -120,9 +165,9 @@ class _Builder:
             else:
                 ors.append(t.c.code == value)
         clause = self._in_index(t, sp.name, or_(*ors))
-        return not_(clause) if modifier == "not" else clause
+        return clause.negated() if modifier == "not" else clause
 
-    def string(self, sp: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    def string(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         t = idx_string
         ors = []
         for value in values:
@@ -171,14 +216,14 @@ class _Builder:
             cond = and_(start_col < e, end_col > s)
         return cond
 
-    def date(self, sp: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    def date(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier:
             raise BadRequest(f"modifier :{modifier} is not supported on date parameter {sp.name}")
         t = idx_date
         ors = [self.date_condition(t.c.start, t.c.end, v, sp.name) for v in values]
         return self._in_index(t, sp.name, or_(*ors))
 
-    def reference(self, sp: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    def reference(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         t = idx_reference
         ors = []
         for value in values:
@@ -197,7 +242,7 @@ class _Builder:
                 ors.append(t.c.target_id == value)
         return self._in_index(t, sp.name, or_(*ors))
 
-    def quantity(self, sp: SearchParam, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    def quantity(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier:
             raise BadRequest(
                 f"modifier :{modifier} is not supported on quantity parameter {sp.name}"
@@ -294,6 +339,7 @@ def run_search(
     summary_count = False
     want_total = True
     ignored: list[str] = []
+    index_conds: list[_IndexCond] = []
     for raw_name, raw_value in params:
         name, _, modifier = raw_name.partition(":")
         if name in CONTROL_PARAMS:
@@ -332,15 +378,29 @@ def run_search(
             raise UnknownParameter(
                 f"unknown search parameter {raw_name!r} for {rtype} (supported: {supported})"
             )
-        where.append(getattr(builder, sp.type)(sp, modifier, values))
+        index_conds.append(getattr(builder, sp.type)(sp, modifier, values))
 
+    # One positive index condition drives (pk IN its rows); the others are EXISTS probes.
+    positive = sorted((c for c in index_conds if not c.negate), key=lambda c: c.rank)
+    drive = positive[0] if positive else None
+    probes = [c for c in index_conds if c is not drive]
+    if drive is not None:
+        d, d_cond = drive.driving()
+        where.append(r.c.pk.in_(select(d.c.res_pk).where(d_cond)))
+    where.extend(c.exists_for(r.c.pk) for c in probes)
     condition = and_(*where)
     total: int | None = None
     with store.engine.connect() as conn:
         if want_total or summary_count:
-            total = int(
-                conn.execute(select(func.count()).select_from(r).where(condition)).scalar_one()
-            )
+            if drive is not None and len(where) == 3 + len(probes):
+                # Only index conditions: count on the index tables alone (they hold rows of
+                # current, non-deleted resources only), without touching fhir_resource.
+                count_stmt = select(func.count(distinct(d.c.res_pk))).where(
+                    d_cond, *(c.exists_for(d.c.res_pk) for c in probes)
+                )
+            else:
+                count_stmt = select(func.count()).select_from(r).where(condition)
+            total = int(conn.execute(count_stmt).scalar_one())
         if summary_count:
             return SearchResult(rtype, [], [], total, 0, 0, list(params), ignored, True)
         stmt = select(r.c.pk, r.c.content).where(condition)
