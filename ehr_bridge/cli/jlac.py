@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,8 +31,6 @@ def map_master(
     ] = None,
 ) -> None:
     """Map every row of a lab master to JLAC10 (and JLAC11 where the product/unit allow)."""
-    import os
-
     from mappings.jlac.mapper import Mapper
     from mappings.jlac.masterfile import MasterFileError, read_master, write_results
     from mappings.jlac.tables import load_tables
@@ -40,7 +39,7 @@ def map_master(
         rows = read_master(input)
     except MasterFileError as exc:
         raise fail(str(exc)) from None
-    extra = tables_dir or os.environ.get("EHR_BRIDGE_JLAC_TABLES_DIR") or None
+    extra = tables_dir or _settings_tables_dir(db)
     mapper = Mapper(load_tables(extra))
     with progress() as bar:
         task = bar.add_task("jlac map", total=len(rows))
@@ -72,3 +71,37 @@ def _decisions(db: str | None) -> dict[str, tuple[str, str]]:
     except Exception as exc:  # noqa: BLE001 - a missing/locked DB must not stop mapping
         print(f"warning: review decisions not read ({type(exc).__name__})", file=sys.stderr)
         return {}
+
+
+def _settings_tables_dir(db: str | None) -> str | None:
+    from ehr_bridge.config import load_settings
+
+    value = load_settings(db=db).jlac_tables_dir
+    return value if value and os.path.isdir(value) else None
+
+
+@jlac_app.command("import-codebook")
+def import_codebook_cmd(
+    file: Annotated[Path, typer.Argument(help="JSLM JLAC10 code book xlsx (or a JLAC11 list).")],
+    tables_dir: Annotated[
+        str | None,
+        typer.Option(help="Where to write the tables (default: settings jlac_tables_dir)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import the official JSLM code book so `jlac map` can use its analytes and methods."""
+    from mappings.jlac.codebook import CodebookError, import_codebook
+
+    target = tables_dir or _settings_dir_or_default(db)
+    try:
+        counts = import_codebook(file, target)
+    except CodebookError as exc:
+        raise fail(str(exc)) from None
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+    typer.echo(f"imported {file.name} into {target}: {summary}")
+
+
+def _settings_dir_or_default(db: str | None) -> str:
+    from ehr_bridge.config import load_settings
+
+    return load_settings(db=db).jlac_tables_dir or "./jlac_tables"

@@ -22,7 +22,7 @@ from mappings.jlac.evidence import (
     method_word_evidence,
     product_key,
 )
-from mappings.jlac.normalize import normalize_unit
+from mappings.jlac.normalize import compact_key, normalize_unit
 from mappings.jlac.qualifiers import ParsedName, parse_name
 from mappings.jlac.tables import CodeEntry, Tables, load_tables, unit_kind
 
@@ -206,6 +206,9 @@ class Mapper:
                 pkey = ""
         words = " ".join([row.method] + sorted(pn.methods))
         mev = method_word_evidence(words)
+        method_codes = mev.codes
+        if not method_codes and row.method:
+            method_codes = frozenset(self.t.method_names.get(compact_key(row.method), ()))
         unit = normalize_unit(row.unit)
         unit = self.t.unit_map.get(unit, unit)
         kinds = set(pn.kinds)
@@ -215,7 +218,7 @@ class Mapper:
         return _Evidence(
             parsed=pn,
             material=mat,
-            method_codes=mev.codes,
+            method_codes=method_codes,
             product_codes=product_codes,
             product_key=pkey,
             kinds=frozenset(kinds),
@@ -356,7 +359,13 @@ class Mapper:
         if pn.admin or best_a < UNMAPPED_BELOW:
             return MapResult(row.local_code, "", "", min(conf, 0.3), "unmapped", cands, "weak")
         status = "review"
-        if best_a >= AUTO_MIN_ANALYTE and margin >= AUTO_MIN_MARGIN and penalty > -0.3:
+        composed = e.sources == {"codebook_composed"}
+        if (
+            best_a >= AUTO_MIN_ANALYTE
+            and margin >= AUTO_MIN_MARGIN
+            and penalty > -0.3
+            and not composed
+        ):
             status = "auto"
         return MapResult(row.local_code, best_c, self._jlac11(e, ev), conf, status, cands)
 

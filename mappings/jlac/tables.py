@@ -206,12 +206,49 @@ def _load_shipped(b: _Builder, data: Path) -> None:
         b.add(_col(row, 0), "nho_units", (_col(row, 1),), _col(row, 2))
 
 
+def _default_materials(analyte: str) -> tuple[str, ...]:
+    if analyte.startswith("1"):
+        return ("001",)
+    if analyte.startswith("2A"):
+        return ("019",)
+    if analyte.startswith("2B"):
+        return ("022",)
+    return ("023",)
+
+
 def _load_extra(b: _Builder, directory: Path) -> None:
-    """Tables written by ``import-codebook``: codebook_codes.tsv (jlac10, name, unit, method)."""
-    f = directory / "codebook_codes.tsv"
+    """Tables written by ``jlac import-codebook`` (see ``mappings/jlac/codebook.py``).
+
+    Analyte names extend the name index of analytes the tables already hold; an analyte that has
+    no code in the tables gets composed codes (identification 0000, its usual material, method
+    998 方法問わず, result 01 / 11) marked ``codebook_composed`` (never mapped ``auto``).
+    Method names extend the method-name index.
+    """
+    f = directory / "codebook_analytes.tsv"
+    if f.is_file():
+        by_analyte: dict[str, list[CodeEntry]] = defaultdict(list)
+        for e in b.codes.values():
+            by_analyte[e.analyte].append(e)
+        for row in _read_tsv(f):
+            code = _col(row, 0).upper()
+            names = [n for n in (_col(row, 1), _col(row, 2), _col(row, 3)) if n]
+            if not re.fullmatch(r"[0-9][0-9A-Z]{4}", code) or not names:
+                continue
+            if by_analyte.get(code):
+                for e in by_analyte[code]:
+                    e.names.update(names)
+                    e.sources.add("codebook")
+                continue
+            for mat in _default_materials(code):
+                for result in ("01", "11"):
+                    b.add(f"{code}0000{mat}998{result}", "codebook_composed", names)
+    f = directory / "codebook_methods.tsv"
     if f.is_file():
         for row in _read_tsv(f):
-            b.add(_col(row, 0), "codebook", (_col(row, 1),), _col(row, 2), _col(row, 3))
+            code = _col(row, 0)
+            for n in (_col(row, 1), _col(row, 2), _col(row, 3)):
+                if n and re.fullmatch(r"[0-9]{3}", code):
+                    b.method_names[compact_key(n)].add(code)
 
 
 def _load_synonyms(data: Path) -> list[list[str]]:
@@ -272,6 +309,7 @@ def table_files(extra_dir: str | None = None) -> list[Path]:
     files = sorted(DATA_DIR.glob("*.tsv"))
     if extra_dir:
         files += sorted(Path(extra_dir).glob("codebook_*.tsv"))
+    files.append(Path(__file__))
     return files
 
 
