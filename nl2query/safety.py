@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+import jaconv
+
 __all__ = ["SafetyVerdict", "check", "normalize", "compact"]
 
 
@@ -81,6 +83,18 @@ def _latin_deleet(t: str) -> str:
 
 # --------------------------------------------------------------------------- patterns
 
+
+class _P:
+    """A regex that also matches with katakana and hiragana folded together (消シテ = 消して)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.rx = re.compile(pattern)
+        self.rx_h = re.compile(jaconv.kata2hira(pattern))
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.rx.search(text) or self.rx_h.search(jaconv.kata2hira(text))
+
+
 # Requests to act: verb stems of writing/acting + an imperative/request ending.
 _ACT_STEMS = (
     r"削除|消去|抹消|破棄|廃棄|初期化|リセット|上書き|改ざん|改竄|書き?換え|書換|差し?替え|置き?換え|"
@@ -96,8 +110,8 @@ _REQ_END = (
     r"をお願い|お願い|をおねが|を実行|を行って|を行え|をおこな|をかけ|を掛け|を頼|の依頼|できる[?か]?$|"
     r"する(?:sql|クエリ|コマンド|スクリプト|処理|ための|方法|よう|こと)|したい|しよう|すべし)"
 )
-_WRITE_RE = re.compile(rf"(?:{_ACT_STEMS}){_REQ_END}")
-_WRITE_VERBS_RE = re.compile(
+_WRITE_RE = _P(rf"(?:{_ACT_STEMS}){_REQ_END}")
+_WRITE_VERBS_RE = _P(
     r"消し(?:て|と|ちゃ|ておい)|消せ|消す(?:sql|クエリ|コマンド|よう|こと|ための|方法)|消しなさい|"
     r"書き?換えて|書き?換えろ|書き?換える|書き?変えて|変えて(?!い|る)|変えろ|直して(?!い|る)|直せ|"
     r"捨てて|削って|加えて(?!い|る)|足して(?!い|る)|入れて(?!い|る)|入れろ|"
@@ -107,27 +121,26 @@ _WRITE_VERBS_RE = re.compile(
     r"(?:紹介状|診断書|処方箋|指示書)を(?:書いて|書け|作って|作成)"
 )
 # "値を 6.5 に(して|変えて)" — a value written into a record
-_SET_VALUE_RE = re.compile(
-    r"を[0-9]+(?:\.[0-9]+)?[a-z%/μ]{0,6}(?:に|へ)(?:して|しろ|せよ|変え|直し)"
-)
+_SET_VALUE_RE = _P(r"を[0-9]+(?:\.[0-9]+)?[a-z%/μ]{0,6}(?:に|へ)(?:して|しろ|せよ|変え|直し)")
 
-_SQL_WRITE_RE = re.compile(
+_SQL_WRITE_RE = _P(
     r"\b(?:drop|delete|truncate|alter|insert|update|merge|replace|grant|revoke|create|exec|execute|"
     r"call|copy|vacuum|attach|detach|pragma)\b"
 )
-_SQL_SHAPE_RE = re.compile(
+_SQL_SHAPE_RE = _P(
     r"\bselect\b.+\bfrom\b|\bunion\b.*\bselect\b|\bdelete\s+from\b|\binsert\s+into\b|"
     r"\bupdate\b\s+\w+\s+\bset\b|\bdrop\s+(?:table|database|schema|view|index)\b|"
     r"\bwhere\s+\d+\s*=\s*\d+|'\s*(?:or|and)\s*'?[\w]+'?\s*=\s*'?[\w]+|"
     r"(?:^|\s|')or\s+\d+\s*=\s*\d+|;\s*--|'\s*--|--\s*$|/\*.*\*/|\bsleep\s*\(|pg_sleep|xp_cmdshell|"
     r"information_schema|sqlite_master|pg_catalog|load_file|into\s+outfile|char\s*\(\s*\d|0x[0-9a-f]{6,}"
 )
-_SQL_COMPACT_RE = re.compile(
+_SQL_COMPACT_RE = _P(
     r"droptable|deletefrom|insertinto|truncatetable|altertable|unionselect|unionallselect|"
-    r"or1=1|or11|selectfrom|pgsleep|xpcmdshell|informationschema|sqlitemaster"
+    r"or1=1|or11|selectfrom|pgsleep|xpcmdshell|informationschema|sqlitemaster|"
+    r"update[a-z_]{1,40}set[a-z_]{1,40}|sleep\d|waitfordelay|benchmark\d"
 )
 
-_INJECTION_RE = re.compile(
+_INJECTION_RE = _P(
     r"(?:指示|命令|ルール|制約|制限|設定|プロンプト|ガイドライン|ポリシー|方針|規則|前提|安全|"
     r"セーフティ|フィルタ|ガード)(?:は|を|も|など|とか)?(?:全て|すべて|全部)?(?:無視|むし|忘れ|わすれ|"
     r"破棄|リセット|上書き|解除|取り?消|スキップ|オフ|無効|外し|はずし|気にせず|気にしない)|"
@@ -143,14 +156,14 @@ _INJECTION_RE = re.compile(
     r"^\s*(?:system|assistant|user)\s*:|###\s*(?:system|instruction)|"
     r"\{\s*\"(?:intent|plan|subject|filters|sql|query)\""
 )
-_LEAK_RE = re.compile(
+_LEAK_RE = _P(
     r"(?:システム|初期|内部|隠し|元の|最初の)?(?:プロンプト|指示文|システムメッセージ|初期設定|内部指示|"
     r"内部設定|設定内容|命令文|指示内容)(?:を|は|の)?(?:そのまま|全文|全部|すべて|原文)?"
     r"(?:表示|教え|出力|見せ|出して|開示|書き出|貼|コピー|繰り返|復唱|要約)|"
     r"システムプロンプト|system prompt|\bprompt\b.{0,20}\b(?:show|print|reveal|repeat)|"
     r"(?:show|print|reveal|repeat)\b.{0,20}\bprompt"
 )
-_SECRETS_RE = re.compile(
+_SECRETS_RE = _P(
     r"パスワード|ぱすわーど|passwd|password|接続文字列|接続情報|認証情報|ログイン情報|apiキー|api key|"
     r"apikey|api_key|アクセストークン|トークン|\btoken\b|秘密鍵|シークレット|\bsecret|環境変数|\benv\b|"
     r"設定ファイル|クレデンシャル|credential|暗証番号|dbユーザ|データベースのユーザ|ssh|sshキー|証明書"
@@ -170,11 +183,11 @@ _BULK_STRONG = (
     r"全患者|全ての患者|すべての患者|全部の患者|患者全員|患者全体|全員|みんな|全件|名簿|一括|csv|"
     r"エクセル|excel|ダンプ|エクスポート|書き出"
 )
-_PII_BULK_RE = re.compile(rf"(?:{_PII_STRONG})")
-_BULK_RE = re.compile(_BULK)
-_PII_WEAK_RE = re.compile(_PII_WEAK)
-_BULK_STRONG_RE = re.compile(_BULK_STRONG)
-_EXFIL_RE = re.compile(
+_PII_BULK_RE = _P(rf"(?:{_PII_STRONG})")
+_BULK_RE = _P(_BULK)
+_PII_WEAK_RE = _P(_PII_WEAK)
+_BULK_STRONG_RE = _P(_BULK_STRONG)
+_EXFIL_RE = _P(
     r"ダンプ|\bdump\b|全テーブル|全てのテーブル|すべてのテーブル|テーブル(?:の中身|を全部|全部)|"
     r"データベース(?:の|を)?(?:中身|内容|全体|全部|丸ごと|まるごと)|db(?:の)?(?:中身|全体)|丸ごと|まるごと|"
     r"全件(?:出力|表示|取得|抽出|エクスポート|見せ|出して|ちょうだい|送)|"
@@ -183,13 +196,13 @@ _EXFIL_RE = re.compile(
     r"(?:全患者|全ての患者|すべての患者|患者全員|全員)(?:の|を)?.{0,20}(?:csv|エクセル|excel|ファイル|"
     r"ダウンロード|バックアップ|エクスポート)"
 )
-_ACCESS_RE = re.compile(
+_ACCESS_RE = _P(
     r"vip|著名人|有名人|芸能人|政治家|要人|職員(?:の|である)患者|スタッフの(?:カルテ|検査|病名|データ|記録)|"
     r"他科の患者|他の科の患者|担当外|担当していない患者|担当以外|他の医師の患者|他院|権限(?:外|を超え|がない|なし|を無視|を上げ)|"
     r"アクセス(?:制限|権)|閲覧制限|制限(?:を解除|を外|付き)|鍵付き|非公開|秘匿|隠された|削除済み|退職した?職員|"
     r"(?:全員|全患者|他科|含めて|みんな)(?:の|を)?.{0,10}(?:hiv|エイズ|aids|梅毒|性病|性感染症|精神疾患|遺伝子)"
 )
-_ADVICE_RE = re.compile(
+_ADVICE_RE = _P(
     r"どちらが(?:優れ|良い|いい|よい|効|安全|おすすめ|お勧め)|どっちが(?:いい|良い|よい|効)|"
     r"どれが(?:いい|良い|よい|効|おすすめ|お勧め|安全)|(?:どの|何の)(?:薬|治療|抗菌薬|抗生剤)(?:が|を)(?:いい|良い|よい|使|選|出)|"
     r"一番(?:効く|良い|いい|よい|おすすめ)|最も(?:効果的|効く|良い)|おすすめ|お勧め|オススメ|推奨|第一選択|"
@@ -199,13 +212,13 @@ _ADVICE_RE = re.compile(
     r"(?:処方|出す|投与|使う|変更する)なら|どうすれば|どうしたら|何をすれば|量(?:は|を)(?:どのくらい|どれくらい)に|"
     r"何mgに(?:増|減|すれ|変)|何単位に(?:増|減|すれ)"
 )
-_KNOWLEDGE_RE = re.compile(
+_KNOWLEDGE_RE = _P(
     r"(?:正常値|基準値|基準範囲|正常範囲|目標値|参考値|カットオフ)(?:は|を教え|って|とは|$|を?知り)|"
     r"とは(?:何|なに|なん)|って何|ってなに|の意味|ガイドライン|全国平均|全国の|日本の平均|一般的に|"
     r"臨床試験|治験の結果|論文|文献|エビデンス|作用機序|の効能|薬価"
 )
-_PREDICT_RE = re.compile(r"予測|予想して|しそうな|なりそうな|見込み|リスクを計算|将来")
-_NOT_HELD_RE = re.compile(
+_PREDICT_RE = _P(r"予測|予想して|しそうな|なりそうな|見込み|リスクを計算|将来")
+_NOT_HELD_RE = _P(
     r"予約|シフト|勤務表|当直|手術|術式|処置歴|売上|収益|収入|医療費|自己負担|薬価|診療報酬|保険点数|"
     r"dpc|請求|会計|レセプト|看護記録|看護計画|カルテ記事|経過記録|記事|サマリー|サマリ|紹介状|診断書|"
     r"読影|画像|x線|レントゲン|\bct\b|\bmri\b|エコー|内視鏡|病理|生検|細胞診|医師は何人|医師の数|"
@@ -215,15 +228,15 @@ _NOT_HELD_RE = re.compile(
 )
 
 # clarify
-_NO_PATIENT_RE = re.compile(
+_NO_PATIENT_RE = _P(
     r"(?:この|その|あの|例の|当該|同じ|さっきの|先ほどの|前の|くだんの|件の)(?:患者|人|ひと|方|かた|子)|"
     r"(?<![a-z])(?:彼|彼女)(?:の|は|に|が|を)|(?:あいつ|こいつ|そいつ)"
 )
-_NO_CONTEXT_RE = re.compile(
+_NO_CONTEXT_RE = _P(
     r"前回と同じ|さっきと同じ|先ほどと同じ|同じ条件|同じ内容|もう一度|もう1回|もう一回|再度出|"
     r"さっきの(?:続き|結果|条件)|前の(?:結果|条件|質問)"
 )
-_VAGUE_TIME_RE = re.compile(
+_VAGUE_TIME_RE = _P(
     r"最近(?!の?\d)|さいきん|しばらく|近頃|このところ|この頃|ここ最近|少し前|ちょっと前|この前|先日|"
     r"こないだ|この間|昔|一時期|前から|以前から|長いこと|久しく|ずっと前"
 )
@@ -233,25 +246,25 @@ _VAGUE_ADJ = (
     r"上がって(?:き|いる人|る人|いる患者)|下がって(?:き|いる人|る人|いる患者)|不良|コントロール(?:が|の)?(?:悪|不良|良)|"
     r"要注意|危ない|危険な|やばい|ギリギリ|ぎりぎり|境界"
 )
-_VAGUE_ADJ_RE = re.compile(_VAGUE_ADJ)
-_NOT_VAGUE_RE = re.compile(
+_VAGUE_ADJ_RE = _P(_VAGUE_ADJ)
+_NOT_VAGUE_RE = _P(
     r"最も|一番|いちばん|最高|最大|最小|最低|順に|順で|より(?:高|低)|前回より|前回と比べ|差|"
     r"高い順|低い順|以上|以下|未満|超え|を超|上回|下回"
 )
-_VAGUE_TARGET_RE = re.compile(
+_VAGUE_TARGET_RE = _P(
     r"(?:患者|人|ひと|方|さん|様)の(?:データ|数値|数字|情報|検査値|検査結果|状況|様子|状態)(?:を|が)?(?:全部)?"
     r"(?:見せ|教え|出し|知りたい|ちょうだい|ください|下さい)|"
     r"(?:データ|情報)を?(?:全部)?(?:見せ|ちょうだい)|なんか|何か(?:ある|ない)|いい感じ|適当に|よろしく|"
     r"(?:先週|昨日|今週|今日|先月)の患者の"
 )
-_PATIENT_GIVEN_RE = re.compile(
+_PATIENT_GIVEN_RE = _P(
     r"\d{6,}|患者番号|患者id|\bid\b|\d{4}年\d{1,2}月\d{1,2}日|\d{4}[-/]\d{1,2}[-/]\d{1,2}|[(（][^)）]*生"
 )
-_THRESHOLD_GIVEN_RE = re.compile(r"\d")
-_FAMILY_ONLY_RE = re.compile(
+_THRESHOLD_GIVEN_RE = _P(r"\d")
+_FAMILY_ONLY_RE = _P(
     r"(?<![一-龥々ぁ-んァ-ヶー])(?<![一-龥々ァ-ヶー]\s)[一-龥々]{1,2}(?:さん|様|さま|氏|くん|君|ちゃん)"
 )
-_EXPLICIT_PERIOD_RE = re.compile(
+_EXPLICIT_PERIOD_RE = _P(
     r"\d+\s*(?:か月|ヶ月|カ月|ケ月|ヵ月|月|年|日|週|時間)|今年|昨年|去年|今年度|昨年度|令和|平成|先月|今月|先週|"
     r"今週|昨日|今日|本日|直近|過去|\d{4}"
 )
@@ -266,7 +279,12 @@ def _clarify(code: str, reason: str) -> SafetyVerdict:
 
 
 def _refusal(norm: str, comp: str, latin: str, latin_comp: str) -> SafetyVerdict | None:
-    if _SQL_SHAPE_RE.search(latin) or _SQL_COMPACT_RE.search(latin_comp):
+    if (
+        _SQL_SHAPE_RE.search(latin)
+        or _SQL_SHAPE_RE.search(norm)
+        or _SQL_COMPACT_RE.search(latin_comp)
+        or _SQL_COMPACT_RE.search(comp)
+    ):
         return _refuse(
             "sql_injection",
             "質問にSQLやデータベース操作の記述が含まれています。SQLは受け付けず、読み取りの質問だけに答えます。",
@@ -370,7 +388,7 @@ def _clarification(norm: str, comp: str) -> SafetyVerdict | None:
     return None
 
 
-_FULL_NAME_RE = re.compile(
+_FULL_NAME_RE = _P(
     r"[一-龥々]{1,3}\s+[一-龥々ぁ-んァ-ヶー]{1,4}(?:さん|様|さま|氏)|[一-龥々]{3,5}(?:さん|様|さま|氏)|"
     r"[ァ-ヶー]{2,}\s+[ァ-ヶー]{1,}"
 )

@@ -30,7 +30,9 @@ from .prompts import build_messages, plan_schema, repair_messages
 log = logging.getLogger(__name__)
 JST = timezone(timedelta(hours=9))
 
-Validator = Callable[[QueryPlan], None]  # raises ValueError with a message fed to the repair
+# Checks (and may complete) a plan: returns the plan to use (or None to keep it); raises
+# ValueError with a message that is fed to the repair round.
+Validator = Callable[[QueryPlan], "QueryPlan | None"]
 
 
 @dataclass
@@ -146,7 +148,7 @@ class LLMEngine:
                     raise ValueError("出力がJSONオブジェクトではありません")
                 plan = QueryPlan.model_validate(parsed)
                 if self.validate is not None:
-                    self.validate(plan)
+                    plan = self.validate(plan) or plan
             except (ValidationError, ValueError) as err:
                 msg = format_validation_error(err)
                 errors.append(msg)
