@@ -18,3 +18,8 @@ def norm(text: str) -> str:
 def nfkc(text: str) -> str:
     """NFKC only (keeps hiragana and case): the form the parser works on."""
     return unicodedata.normalize("NFKC", text).translate(_DASHES)
+
+
+def norm_keep_kana(text: str) -> str:
+    """Like :func:`norm` but without folding hiragana to katakana (same length as norm())."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_SPACES).lower()

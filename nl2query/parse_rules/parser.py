@@ -87,7 +87,7 @@ def parse(question: str, now: datetime) -> QueryPlan:
     for pat, why in VAGUE:
         if re.search(pat, q):
             return clarify(why)
-    mentions = find_mentions(ctx.qn)
+    mentions = find_mentions(ctx.q)
     hit = find_period(q, now)
     period = hit.period if hit else None
     if (
@@ -410,7 +410,7 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
         if i in used:
             continue
         concept = to_concept(m.kind, m.key, m.text)
-        after = _raw_after(ctx, m)
+        after = re.sub(r"[(（][^)）]*[)）]", "", _raw_after(ctx, m))
         clause_after = _CLAUSE_SPLIT.split(after, maxsplit=1)[0]
         if m.kind == "condition":
             if re.search(r"新た|新規|初めて", q) and period is not None:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from nl2query.ir import Concept, ResolvedCode
-from nl2query.textnorm import norm
+from nl2query.textnorm import norm, norm_keep_kana
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -138,9 +138,13 @@ class Mention:
     text: str
 
 
-def find_mentions(qn: str) -> list[Mention]:
-    """Longest-first, non-overlapping concept mentions in a normalised question."""
+def find_mentions(question: str) -> list[Mention]:
+    """Longest-first, non-overlapping concept mentions (offsets in ``norm(question)``)."""
     lex = lexicon()
+    qn = norm(question)
+    qk = norm_keep_kana(question)
+    if len(qk) != len(qn):
+        qk = qn
     taken = [False] * len(qn)
     found: list[Mention] = []
     for s, (kind, key) in lex.surfaces:
@@ -159,12 +163,12 @@ def find_mentions(qn: str) -> list[Mention]:
                 continue
             if _ASCII.match(s[-1]) and j < len(qn) and _ASCII.match(qn[j]):
                 continue
-            if _ASCII.match(s[0]) and i > 0 and qn[i - 1].isdigit():
+            if _ASCII.match(s[0]) and i > 0 and (qn[i - 1].isdigit() or qn[i - 1] == "/"):
                 continue  # "5mg" is a unit, not magnesium
             if _ASCII.match(s[-1]) and qn[j : j + 1] == "/":
                 continue
             if _KATA.fullmatch(s) and (
-                (i > 0 and _KATA.match(qn[i - 1])) or (j < len(qn) and _KATA.match(qn[j]))
+                (i > 0 and _KATA.match(qk[i - 1])) or (j < len(qk) and _KATA.match(qk[j]))
             ):
                 continue  # リン inside ペニシリン
             for k in range(i, j):
