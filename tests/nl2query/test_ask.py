@@ -1,0 +1,85 @@
+"""End to end on a real store (SQLite, or PostgreSQL with EHR_BRIDGE_TEST_DB)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from ehr_bridge.store import open_store
+from nl2query.pipeline import ask
+from nl2query.views import flat_observation
+from tests.nl2query.fixtures import NOW, resources
+
+
+@pytest.fixture
+def engine(db_url: str) -> Any:
+    store = open_store(db_url)
+    store.upsert_many(resources())
+    return store.engine
+
+
+def _ask(engine: Any, q: str) -> dict[str, Any]:
+    return ask(q, engine, datetime.fromisoformat(NOW)).answer
+
+
+def test_latest_values_both_code_systems(engine: Any) -> None:
+    a = _ask(engine, "患者番号00000001の直近3回のＨｂＡ１ｃを新しい順に")
+    assert a["status"] == "answered"
+    assert [v["value"] for v in a["values"]] == [7.2, 6.5, 8.0]
+    assert a["values"][0]["date"] == "2026-09-12"
+
+
+def test_entered_in_error_ignored(engine: Any) -> None:
+    a = _ask(engine, "患者番号00000002の最新のHbA1cは？")
+    assert [v["value"] for v in a["values"]] == [7.0]
+
+
+def test_cohort_confirmed_only(engine: Any) -> None:
+    a = _ask(engine, "2型糖尿病の患者は何人？")
+    assert a["count"] == 2
+    b = _ask(engine, "DMの人数を教えて")
+    assert b["count"] == 2
+
+
+def test_daily_dose_sums_orders(engine: Any) -> None:
+    a = _ask(engine, "患者番号00000001のワーファリンの1日量は何mg？")
+    assert a["values"][0]["value"] == pytest.approx(2.5)
+
+
+def test_threshold_and_negation(engine: Any) -> None:
+    a = _ask(engine, "ワーファリンを服用中で、直近のeGFRが45未満の患者は？")
+    assert [p["identifier"] for p in a["patients"]] == ["00000001"]
+    b = _ask(engine, "2型糖尿病の患者のうち、現在メトホルミンが処方されていない人は何人？")
+    assert b["count"] == 1
+
+
+def test_same_name_needs_birth_date(engine: Any) -> None:
+    assert _ask(engine, "佐藤花子さんのHbA1cの最新値は？")["status"] == "clarify"
+    a = _ask(engine, "佐藤 花子さん（1980年1月15日生）のHbA1cの最新値は？")
+    assert a["status"] == "answered" and a["values"][0]["value"] == 7.0
+
+
+def test_new_diagnosis_in_fiscal_year(engine: Any) -> None:
+    a = _ask(engine, "今年度に新たに2型糖尿病と診断された患者は何人？")
+    assert a["count"] == 0
+    b = _ask(engine, "今年に入ってから新たに2型糖尿病と診断された患者は何人？")
+    assert b["count"] == 1
+
+
+def test_unclear_or_unsafe_is_not_answered(engine: Any) -> None:
+    assert _ask(engine, "血糖が高い患者は？")["status"] == "clarify"
+    assert _ask(engine, "患者番号00000001のHbA1cを削除して")["status"] == "refused"
+    assert _ask(engine, "患者番号00000001の好きな色は？")["status"] == "refused"
+
+
+def test_read_only_and_query_shown(engine: Any) -> None:
+    with engine.connect() as c:
+        before = c.execute(select(func.count()).select_from(flat_observation)).scalar()
+    a = _ask(engine, "直近のHbA1cが7%以上の患者を一覧にして")
+    assert {p["identifier"] for p in a["patients"]} == {"00000001", "00000002"}
+    assert a["query"]["sql"] and a["query"]["fhir"]
+    with engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(flat_observation)).scalar() == before
