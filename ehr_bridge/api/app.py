@@ -20,6 +20,7 @@ log = logging.getLogger("ehr_bridge.api")
 # Feature routers: modules under ehr_bridge.api exposing ``router``.
 _ROUTERS = [
     "ehr_bridge.api.fhir",
+    "ehr_bridge.api.jlac",
     "ehr_bridge.api.nl",
 ]
 

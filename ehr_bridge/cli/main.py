@@ -25,6 +25,7 @@ _FEATURES = [
     "fhir",  # serve, import-fhir, export-fhir, db, demo, config
     "ask",  # ask (nl2query)
     "jlac",  # jlac map, jlac import-codebook
+    "jobs",  # jobs list, jobs run, jobs history
     "connectors",  # connectors list, connectors describe
     "ingest",  # ingest ss-mix2, quarantine list, quarantine retry
 ]
