@@ -8,6 +8,7 @@ JP Core search parameter definitions for the resource types ehr-bridge serves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 ParamType = Literal["token", "string", "date", "reference", "quantity"]
@@ -21,8 +22,8 @@ class SearchParam:
     targets: tuple[str, ...] = ()  # reference target types (for _include and validation)
     sortable: bool = False
 
-    @property
-    def paths(self) -> list[list[str]]:
+    @cached_property
+    def paths(self) -> list[list[str]]:  # cached: index_rows asks for it per resource
         return [p.strip().split(".") for p in self.path.split("|")]
 
 
