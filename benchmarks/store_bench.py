@@ -357,13 +357,15 @@ def time_cases(store: FhirStore, cases: dict[str, list[Case]], warmup: int) -> d
         for i, case in enumerate([*variants[:warmup], *variants]):
             record = i >= warmup
 
-            def fhir() -> list[str]:
+            def fhir(
+                case: Case = case, record: bool = record, timing: Timing = timing
+            ) -> list[str]:
                 result = run_search(store, case.rtype, case.params)
                 if record:
                     timing.total.append(result.total or 0)
                 return [m["id"] for m in result.matches]
 
-            def sql() -> list[str]:
+            def sql(case: Case = case) -> list[str]:
                 with store.engine.connect() as c:
                     rows = c.execute(text(case.sql), case.binds).all()
                 return [orjson.loads(r.content)["id"] for r in rows]
@@ -430,7 +432,7 @@ def time_http(
                 variants = cases[name]
                 for i, case in enumerate([*variants[:warmup], *variants]):
                     t0 = time.perf_counter()
-                    resp = client.get(f"/fhir/{case.rtype}", params=case.params)
+                    resp = client.get(f"/fhir/{case.rtype}", params=httpx.QueryParams(case.params))
                     dt = (time.perf_counter() - t0) * 1000
                     resp.raise_for_status()
                     body = resp.json()
