@@ -432,7 +432,7 @@ def time_http(
                 variants = cases[name]
                 for i, case in enumerate([*variants[:warmup], *variants]):
                     t0 = time.perf_counter()
-                    resp = client.get(f"/fhir/{case.rtype}", params=httpx.QueryParams(case.params))
+                    resp = client.get(f"/fhir/{case.rtype}", params=tuple(case.params))
                     dt = (time.perf_counter() - t0) * 1000
                     resp.raise_for_status()
                     body = resp.json()
