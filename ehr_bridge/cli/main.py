@@ -28,6 +28,7 @@ _FEATURES = [
     "jobs",  # jobs list, jobs run, jobs history
     "connectors",  # connectors list, connectors describe
     "ingest",  # ingest ss-mix2, quarantine list, quarantine retry
+    "listen",  # listen mllp
 ]
 
 

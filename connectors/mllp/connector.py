@@ -1,0 +1,107 @@
+"""The MLLP connector's record model: one JAHIS HL7 v2.5 message received over MLLP → one
+:class:`SourceRecord`, converted by the SS-MIX2 converter (the same code as storage files).
+
+Record key (so a re-sent or updated message replaces what the earlier one produced, like an
+SS-MIX2 storage record): ``<patient>/<data kind>/<order>`` where order is ORC-2 (placer order
+number) when the message has one, ``-`` for the per-patient master records (ADT-00 patient,
+ADT-61 allergy list, PPR-01 diagnosis list: a new one replaces the old one), else MSH-10.
+Messages that cannot be decoded/parsed get ``msg/<MSH-10>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from connectors._sdk.base import ConnectorConfig
+from connectors._sdk.errors import RecordError
+from connectors._sdk.records import Conversion, SourceRecord
+from connectors.ssmix2.convert import ConvertOptions, convert_message, kind_of
+from connectors.ssmix2.hl7 import Message, decode_message, parse_message
+
+MASTER_KINDS = {"ADT-00", "ADT-61", "PPR-01"}
+
+
+class MllpConfig(ConnectorConfig):
+    host: str = Field("127.0.0.1", description="Address the listener binds.")
+    port: int = Field(2575, description="TCP port the listener binds.")
+    facility_code: str = Field("", description="医療機関コード (10 digits), as for SS-MIX2.")
+    jp_core_uri_form: str = Field("url", description="'url' (JP Core 1.2) or 'oid' URIs.")
+    local_system_base: str = Field(
+        "urn:ehr-bridge:ssmix2:local:", description="Prefix of local (99xxx) code systems."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message read off the wire: parsed (or the reason it could not be)."""
+
+    message: Message | None
+    kind: str
+    error: RecordError | None = None
+
+
+def read_message(data: bytes) -> Incoming:
+    """Decode + parse + data kind (``""`` when MSH-9 is not a type we handle)."""
+    try:
+        msg = parse_message(decode_message(data))
+    except RecordError as exc:
+        return Incoming(None, "", exc)
+    return Incoming(msg, kind_of(msg))
+
+
+class MllpConnector:
+    name: ClassVar[str] = "mllp"
+    Config: ClassVar[type[ConnectorConfig]] = MllpConfig
+
+    def __init__(self, config: MllpConfig | None = None) -> None:
+        self.config = config or MllpConfig.model_validate({})
+        self.options = ConvertOptions(
+            facility_code=self.config.facility_code,
+            uri_form="oid" if self.config.jp_core_uri_form == "oid" else "url",
+            local_system_base=self.config.local_system_base,
+        )
+
+    def _key(self, key: str) -> str:
+        fc = self.config.facility_code
+        return f"{fc}:{key}" if fc else key
+
+    def record(
+        self, data: bytes, incoming: Incoming, control_id: str, peer: str = ""
+    ) -> SourceRecord:
+        ref = f"mllp:{peer}:{control_id}" if peer else f"mllp:{control_id}"
+        fp = SourceRecord.fingerprint_of(data)
+        if incoming.message is None:
+            err = incoming.error or RecordError("unreadable message", "MSH")
+            return SourceRecord(self._key(f"msg/{control_id}"), err, ref, "", fp)
+        msg, kind = incoming.message, incoming.kind
+        pid_seg = msg.first("PID")
+        pid = (pid_seg.comp(3, 1) or pid_seg.comp(2, 1)) if pid_seg is not None else ""
+        if kind in MASTER_KINDS:
+            order = "-"
+        else:
+            orc = msg.first("ORC")
+            order = (orc.comp(2, 1) if orc is not None else "") or f"msg-{control_id}"
+        key = self._key(f"{pid or '?'}/{kind}/{order}")
+        return SourceRecord(key, (kind, msg), ref, "", fp)
+
+    def discover(self, since: str | None = None) -> Any:
+        return iter(())  # records arrive over the socket, not by discovery
+
+    def reload(self, source_ref: str) -> SourceRecord | None:
+        return None  # the sender keeps the message; a NAK makes it resend
+
+    def convert(self, record: SourceRecord) -> Conversion:
+        payload = record.payload
+        if isinstance(payload, RecordError):
+            raise payload
+        kind, msg = payload
+        return convert_message(
+            msg,
+            kind=kind,
+            options=self.options,
+            source_ref=record.source_ref,
+            record_key=record.key,
+        )
