@@ -88,11 +88,6 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(
         True, description="Run the APScheduler jobs inside `ehr-bridge serve`."
     )
-    jlac_tables_dir: str | None = Field(
-        "./jlac_tables",
-        description="Directory of code-book tables written by `ehr-bridge jlac import-codebook`; "
-        "read by `jlac map` and the JLAC API in addition to the shipped tables.",
-    )
     jlac_cron: str = Field(
         "0 2 * * *", description="Cron schedule (min hour dom mon dow) of the JLAC re-mapping job."
     )

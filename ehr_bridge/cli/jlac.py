@@ -44,7 +44,7 @@ def map_master(
     with progress() as bar:
         task = bar.add_task("jlac map", total=len(rows))
         results = list(mapper.map_rows(rows, progress=lambda i: bar.update(task, completed=i)))
-    decisions = _decisions(db)
+    decisions = _decisions(db, input.name)
     if decisions:
         from mappings.jlac.review import apply_decisions
 
@@ -58,8 +58,8 @@ def map_master(
     )
 
 
-def _decisions(db: str | None) -> dict[str, tuple[str, str]]:
-    """Review decisions from the database, only when --db is given explicitly."""
+def _decisions(db: str | None, master_name: str) -> dict:  # type: ignore[type-arg]
+    """Review decisions of the master registered under this file name (only with --db)."""
     if not db:
         return {}
     try:
@@ -67,7 +67,7 @@ def _decisions(db: str | None) -> dict[str, tuple[str, str]]:
     except ImportError:
         return {}
     try:
-        return load_decisions(db)
+        return load_decisions(db, master_name)
     except Exception as exc:  # noqa: BLE001 - a missing/locked DB must not stop mapping
         print(f"warning: review decisions not read ({type(exc).__name__})", file=sys.stderr)
         return {}
@@ -75,9 +75,10 @@ def _decisions(db: str | None) -> dict[str, tuple[str, str]]:
 
 def _settings_tables_dir(db: str | None) -> str | None:
     from ehr_bridge.config import load_settings
+    from ehr_bridge.jlac.jobs import tables_dir
 
-    value = load_settings(db=db).jlac_tables_dir
-    return value if value and os.path.isdir(value) else None
+    value = tables_dir(load_settings(db=db))
+    return value if os.path.isdir(value) else None
 
 
 @jlac_app.command("import-codebook")
@@ -103,5 +104,6 @@ def import_codebook_cmd(
 
 def _settings_dir_or_default(db: str | None) -> str:
     from ehr_bridge.config import load_settings
+    from ehr_bridge.jlac.jobs import tables_dir
 
-    return load_settings(db=db).jlac_tables_dir or "./jlac_tables"
+    return tables_dir(load_settings(db=db))

@@ -106,7 +106,7 @@ _KEY_DROP = re.compile(r"[-・.,、。/_()\[\]{}:;'\"`*＊◎○●◆■□☆�
 @lru_cache(maxsize=200_000)
 def compact_key(value: str) -> str:
     """Matching key: normalized text without punctuation and brackets (contents kept)."""
-    return _KEY_DROP.sub("", normalize_text(value))
+    return unicodedata.normalize("NFKC", _KEY_DROP.sub("", normalize_text(value)))
 
 
 @lru_cache(maxsize=50_000)

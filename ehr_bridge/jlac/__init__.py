@@ -1,0 +1,1 @@
+"""JLAC normalizer service: registered lab masters, mapping results, review decisions, ConceptMap."""
