@@ -75,7 +75,8 @@ class Settings(BaseSettings):
 
     # LLM (vLLM or any OpenAI-compatible server)
     llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible base URL of the local LLM, e.g. http://gpu-host:8001/v1."
+        None,
+        description="OpenAI-compatible base URL of the local LLM, e.g. http://gpu-host:8001/v1.",
     )
     llm_model: str = Field("local-model", description="Model name as served (vllm serve MODEL).")
     llm_api_key: SecretStr = Field(
@@ -90,6 +91,11 @@ class Settings(BaseSettings):
     )
     jlac_cron: str = Field(
         "0 2 * * *", description="Cron schedule (min hour dom mon dow) of the JLAC re-mapping job."
+    )
+    jlac_tables_dir: str = Field(
+        "./jlac_tables",
+        description="Folder of code-book tables imported with `ehr-bridge jlac import-codebook` "
+        "(JSLM JLAC10 code book, JLAC11 lists); loaded on top of the shipped tables when present.",
     )
     ssmix2_root: str | None = Field(
         None, description="SS-MIX2 storage root synced on a schedule (unset: no sync job)."

@@ -46,10 +46,22 @@ def _serve(settings: Any) -> None:
     from ehr_bridge.api.app import create_app
 
     app = create_app(settings)
+    scheduler = None
+    if settings.scheduler_enabled:
+        from ehr_bridge.jobs.scheduler import build_scheduler
+
+        scheduler = build_scheduler(settings, app.state.store.engine)
+        scheduler.start()
+        jobs = ", ".join(f"{job.id} ({job.trigger})" for job in scheduler.get_jobs()) or "none"
+        typer.echo(f"scheduler started; jobs: {jobs}", err=True)
     typer.echo(
         f"ehr-bridge serving http://{settings.host}:{settings.port}/fhir (Ctrl-C to stop)", err=True
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def import_fhir(

@@ -7,12 +7,9 @@ from typing import Any
 
 from ehr_bridge.jobs.registry import JobSpec, register
 
-DEFAULT_TABLES_DIR = "./jlac_tables"
-
-
 def tables_dir(settings: Any) -> str:
-    """Code-book tables directory (settings ``jlac_tables_dir`` once documented, else default)."""
-    return str(getattr(settings, "jlac_tables_dir", None) or DEFAULT_TABLES_DIR)
+    """Code-book tables directory (setting ``jlac_tables_dir``)."""
+    return str(settings.jlac_tables_dir)
 
 
 def remap_changed(settings: Any, heartbeat: Callable[[], None]) -> dict[str, Any]:
