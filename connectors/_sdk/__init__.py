@@ -11,9 +11,10 @@ from connectors._sdk.base import (
 from connectors._sdk.canonical import canonical_json
 from connectors._sdk.errors import ConnectorError, FatalError, RecordError, RetriableError
 from connectors._sdk.ids import reference, resource_id
-from connectors._sdk.records import Conversion, Issue, SourceRecord
+from connectors._sdk.records import Checkpoint, Conversion, Issue, SourceRecord
 
 __all__ = [
+    "Checkpoint",
     "ENTRY_POINT_GROUP",
     "Connector",
     "ConnectorConfig",

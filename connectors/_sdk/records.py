@@ -37,6 +37,19 @@ class SourceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A position in the source reached once every record yielded before it is stored.
+
+    Storage connectors yield one after the records of a folder: ``folder`` (relative to the
+    scope) and its ``signature``. The sync loop commits it in the same transaction as (or after)
+    those records, so an incremental re-run may skip a folder whose signature is unchanged.
+    """
+
+    folder: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
     """A problem found while converting.
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -78,6 +80,22 @@ class SSMix2Connector:
             raise FatalError("storage root is not a directory")
         for pdir in iter_patient_dirs(self.root):
             yield from self.patient_records(pdir)
+
+    # ------------------------------------------------------------ incremental
+    def folders(self) -> Iterator[Path]:
+        """Patient folders in sorted order (the unit of incremental sync)."""
+        if not self.root.is_dir():
+            raise FatalError("storage root is not a directory")
+        return iter_patient_dirs(self.root)
+
+    def folder_key(self, pdir: Path) -> str:
+        return pdir.relative_to(self.root).as_posix()
+
+    def folder_signature(self, pdir: Path) -> str:
+        """Changes whenever a file or folder below ``pdir`` is added, removed, renamed or
+        rewritten (name, size, mtime in ns and inode of every entry; no file is opened), or the
+        connector configuration changes. Costs one ``stat`` per entry."""
+        return folder_signature(pdir, self.config.model_dump_json())
 
     def patient_records(self, pdir: Path) -> Iterator[SourceRecord]:
         files = patient_files(pdir)
@@ -180,6 +198,28 @@ class SSMix2Connector:
             source_ref=record.source_ref,
             record_key=record.key,
         )
+
+
+def folder_signature(pdir: Path, salt: str = "") -> str:
+    h = hashlib.sha1(salt.encode(), usedforsecurity=False)
+    stack = [str(pdir)]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            h.update(b"?" + d.encode())
+            continue
+        h.update(b"D" + d.encode())
+        subdirs = []
+        for e in entries:
+            st = e.stat(follow_symlinks=False)
+            h.update(f"{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(e.path)
+        stack.extend(reversed(subdirs))
+    return h.hexdigest()
 
 
 def _read(path: Path) -> bytes:

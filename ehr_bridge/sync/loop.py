@@ -29,9 +29,9 @@ from sqlalchemy.engine import Connection
 
 from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
-from connectors._sdk.records import Conversion, SourceRecord
+from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
 from ehr_bridge.store.tables import resource_table
-from ehr_bridge.sync.tables import cursor_table, quarantine_table, record_table
+from ehr_bridge.sync.tables import cursor_table, folder_table, quarantine_table, record_table
 
 log = logging.getLogger("ehr_bridge.sync")
 
@@ -77,6 +77,7 @@ class _Batch:
     quarantine: list[_Q] = field(default_factory=list)
     resolved_keys: set[str] = field(default_factory=set)
     kept_refs: dict[str, set[str]] = field(default_factory=dict)
+    checkpoints: dict[str, str] = field(default_factory=dict)
     cursor: str = ""
 
 
@@ -104,7 +105,7 @@ class SyncLoop:
     def run(self, since: str | None = None) -> SyncReport:
         return self.process(self.connector.discover(since))
 
-    def process(self, records: Iterable[SourceRecord]) -> SyncReport:
+    def process(self, records: Iterable[SourceRecord | Checkpoint]) -> SyncReport:
         report = SyncReport()
         for chunk in _chunks(records, self.batch_size):
             self._process_chunk(chunk, report)
@@ -164,10 +165,13 @@ class SyncLoop:
                     out[r.record_key] = r
         return out
 
-    def _process_chunk(self, chunk: list[SourceRecord], report: SyncReport) -> None:
-        states = self._states(list({r.key for r in chunk}))
+    def _process_chunk(self, chunk: list[Any], report: SyncReport) -> None:
+        states = self._states(list({r.key for r in chunk if isinstance(r, SourceRecord)}))
         b = _Batch()
         for rec in chunk:
+            if isinstance(rec, Checkpoint):
+                b.checkpoints[rec.folder] = rec.signature
+                continue
             report.records += 1
             if rec.cursor and rec.cursor > b.cursor:
                 b.cursor = rec.cursor
@@ -270,6 +274,49 @@ class SyncLoop:
             self._write_quarantine(conn, b, now)
             if b.cursor:
                 self._save_cursor(conn, b.cursor, now)
+            if b.checkpoints:
+                self._save_checkpoints(conn, b.checkpoints, now)
+
+    def _save_checkpoints(self, conn: Connection, cps: dict[str, str], now: datetime) -> None:
+        t = folder_table
+        keys = list(cps)
+        for i in range(0, len(keys), 500):
+            conn.execute(
+                t.delete().where(
+                    t.c.connector == self.name,
+                    t.c.scope == self.scope,
+                    t.c.folder.in_(keys[i : i + 500]),
+                )
+            )
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "connector": self.name,
+                    "scope": self.scope,
+                    "folder": k,
+                    "signature": v,
+                    "updated_at": now,
+                }  # fmt: skip
+                for k, v in cps.items()
+            ],
+        )
+
+    def folder_signatures(self, folders: list[str]) -> dict[str, str]:
+        """Stored signatures of ``folders`` (those with none are absent)."""
+        t = folder_table
+        out: dict[str, str] = {}
+        with self.store.engine.connect() as c:
+            for i in range(0, len(folders), 500):
+                rows = c.execute(
+                    select(t.c.folder, t.c.signature).where(
+                        t.c.connector == self.name,
+                        t.c.scope == self.scope,
+                        t.c.folder.in_(folders[i : i + 500]),
+                    )
+                )
+                out.update((r.folder, r.signature) for r in rows)
+        return out
 
     def _missing(self, conn: Connection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
         keys = [k for k in keys if k not in self._known]
@@ -384,8 +431,8 @@ def _split(ref: str) -> tuple[str, str]:
     return rtype, rid
 
 
-def _chunks(it: Iterable[SourceRecord], n: int) -> Iterator[list[SourceRecord]]:
-    buf: list[SourceRecord] = []
+def _chunks(it: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    buf: list[Any] = []
     for x in it:
         buf.append(x)
         if len(buf) >= n:

@@ -52,3 +52,16 @@ quarantine_table = Table(
     Column("resolved", Boolean, nullable=False),
     Index("ix_sync_quarantine_source", "connector", "source_ref"),
 )
+
+# Incremental sync of storage connectors: per source folder (an SS-MIX2 patient folder), the
+# signature (names, sizes, mtimes, inodes of everything below it) of the last version whose
+# records were committed. A re-run re-reads only folders whose signature changed.
+folder_table = Table(
+    "sync_folder",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("scope", String(512), primary_key=True),
+    Column("folder", String(512), primary_key=True),
+    Column("signature", String(128), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+)
