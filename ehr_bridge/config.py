@@ -106,6 +106,20 @@ class Settings(BaseSettings):
         "identifier system urn:oid:1.2.392.100495.20.3.51.1<code> written by connectors.",
     )
     ssmix2_cron: str = Field("*/10 * * * *", description="Cron schedule of the SS-MIX2 sync job.")
+    ssmix2_workers: int = Field(
+        0,
+        description="Worker processes that read, convert and check SS-MIX2 patient folders "
+        "while the main process writes (0: all in one process). Use the number of cores.",
+    )
+    ssmix2_validate: Literal["full", "sample", "none"] = Field(
+        "full",
+        description="Checks of converted resources: 'full' (every resource against the FHIR "
+        "models), 'sample' (cheap structural check of every resource + full validation of one "
+        "in ssmix2_sample_every, chosen by id), 'none'. Failing records are quarantined.",
+    )
+    ssmix2_sample_every: int = Field(
+        20, description="With ssmix2_validate='sample': fully validate one resource in N."
+    )
     mllp_host: str = Field("127.0.0.1", description="Address the MLLP listener binds.")
     mllp_port: int = Field(2575, description="Port the MLLP listener binds.")
 

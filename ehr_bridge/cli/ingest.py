@@ -54,24 +54,49 @@ def ingest_ssmix2(
     no_validate: Annotated[
         bool, typer.Option("--no-validate", help="Skip FHIR model validation.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Read every patient folder, not only the changed ones."),
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: setting ssmix2_workers).")
+    ] = None,
+    validate: Annotated[
+        str | None,
+        typer.Option(help="full | sample | none (default: setting ssmix2_validate)."),
+    ] = None,
 ) -> None:
-    """Ingest an SS-MIX2 storage tree; unconvertible files go to quarantine."""
+    """Ingest an SS-MIX2 storage tree; unconvertible files go to quarantine.
+
+    Incremental: only patient folders changed since the last run are read (``--full`` reads
+    all; unchanged records are skipped by content fingerprint either way)."""
     settings = settings_for(db)
     if not root.is_dir():
         raise fail(f"storage root {root} is not a directory")
+    mode = "none" if no_validate else (validate or settings.ssmix2_validate)
+    if mode not in ("full", "sample", "none"):
+        raise fail("--validate must be full, sample or none")
     from ehr_bridge.store import open_store
-    from ehr_bridge.sync.loop import SyncLoop
+    from ehr_bridge.sync.storage import sync_storage
 
     store = open_store(settings.db)
     connector = _ssmix2(root, settings, facility_code)
-    loop = SyncLoop(store, connector, scope=str(root.resolve()), validate=not no_validate)
-    report = loop.run()
+    report = sync_storage(
+        store,
+        connector,
+        scope=str(root.resolve()),
+        full=full,
+        workers=settings.ssmix2_workers if workers is None else workers,
+        validate=mode,  # type: ignore[arg-type]
+        sample_every=settings.ssmix2_sample_every,
+    )
     r = report.as_dict()
     typer.echo(
         f"records={r['records']} converted={r['converted']} skipped={r['skipped']} "
         f"deleted_records={r['deleted_records']} quarantined={r['quarantined']} "
         f"created={r['created']} updated={r['updated']} unchanged={r['unchanged']} "
-        f"deleted={r['deleted_resources']} warnings={r['warnings']}"
+        f"deleted={r['deleted_resources']} warnings={r['warnings']} "
+        f"folders={r['folders_read']}/{r['folders_seen']}"
     )
     for ref in report.quarantined_refs:
         typer.echo(f"quarantined: {ref}", err=True)

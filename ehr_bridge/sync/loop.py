@@ -52,6 +52,8 @@ class SyncReport:
     unchanged: int = 0
     deleted_resources: int = 0
     warnings: int = 0
+    folders_seen: int = 0  # storage sync: folders walked / read (changed)
+    folders_read: int = 0
     quarantined_refs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:

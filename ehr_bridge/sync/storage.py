@@ -197,9 +197,9 @@ def sync_storage(
     sample_every: int = 20,
     folder_batch: int = 32,
     batch_size: int = 500,
+    on_batch: Any = None,
 ) -> SyncReport:
-    """Sync the changed folders of ``connector`` (see module doc). Returns the loop's report
-    with ``folders_seen``/``folders_read`` added as attributes."""
+    """Sync the changed folders of ``connector`` (see module doc)."""
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
                     batch_size=batch_size)  # fmt: skip
     seen = read = 0
@@ -217,6 +217,8 @@ def sync_storage(
 
         for pdir in connector.folders():
             seen += 1
+            if on_batch is not None and seen % 1000 == 0:
+                on_batch()  # e.g. the job runner's heartbeat
             batch.append((connector.folder_key(pdir), pdir, connector.folder_signature(pdir)))
             if len(batch) >= max(folder_batch, 256):
                 todo = flush()
@@ -253,6 +255,6 @@ def sync_storage(
                     f.cancel()
 
     report = loop.process(pooled() if workers > 0 else inline())
-    report.folders_seen = seen  # type: ignore[attr-defined]
-    report.folders_read = read  # type: ignore[attr-defined]
+    report.folders_seen = seen
+    report.folders_read = read
     return report
