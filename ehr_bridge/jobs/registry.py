@@ -22,7 +22,7 @@ class JobSpec:
 
 _REGISTRY: dict[str, JobSpec] = {}
 # Modules that register their jobs when imported (one line per feature).
-_PROVIDERS = ["ehr_bridge.jlac.jobs"]
+_PROVIDERS = ["ehr_bridge.jlac.jobs", "ehr_bridge.sync.jobs"]
 
 
 def register(spec: JobSpec) -> None:
