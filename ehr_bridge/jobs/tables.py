@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, String, Table, Text
 
 from ehr_bridge.store.base import metadata
 
@@ -21,6 +21,7 @@ runs_table = Table(
     Column("duration_s", Float, nullable=True),
     Column("stats", Text, nullable=False),
     Column("error", Text, nullable=False),
+    Index("ix_job_runs_job", "job", "started_at"),
 )
 
 locks_table = Table(
