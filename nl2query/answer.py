@@ -30,7 +30,7 @@ def _concepts(plan: QueryPlan) -> str:
         for cr in plan.criteria
         if cr.concept and cr.concept.resolved_by == "display_text"
     ]
-    note = "（用語表にない語のため、記録の表示名で照合しました）" if fb else ""
+    note = "".join(f"『{c.text}』は用語表になく、データの表示名で照合しました。" for c in fb)
     return ("対象: " + "・".join(dict.fromkeys(names)) + "。" + note) if names else ""
 
 

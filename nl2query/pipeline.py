@@ -86,6 +86,10 @@ def ask(
         return Outcome(
             _empty("refused", text, engine_name), None, {**tm, "why": 0.0} if why else tm
         )
+    if plan.intent == "answer":
+        from nl2query.resolve.fallback import verify
+
+        plan = verify(plan, engine)
     if plan.intent != "answer":
         status = "clarify" if plan.intent == "clarify" else "refused"
         return Outcome(_empty(status, plan.reason or "", engine_name), plan, tm)

@@ -11,8 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from nl2query.ir import Concept, Criterion, PatientRef, Period, QueryPlan, clarify, refuse
+from nl2query.ir import (
+    Comparator,
+    Concept,
+    Criterion,
+    PatientRef,
+    Period,
+    QueryPlan,
+    clarify,
+    refuse,
+)
+from nl2query.parse_rules.lexicon import _WARD as _WARD_RE
 from nl2query.parse_rules.lexicon import (
     DEPARTMENTS,
     OUT_OF_SCOPE,
@@ -20,8 +31,9 @@ from nl2query.parse_rules.lexicon import (
     VAGUE_PATIENT,
     ward_in,
 )
+from nl2query.parse_rules.unknown import refine, unexplained
 from nl2query.resolve.terms import Mention, find_allergen, find_mentions, to_concept
-from nl2query.resolve.time import find_period
+from nl2query.resolve.time import TimeHit, find_period
 from nl2query.textnorm import nfkc, norm
 
 
@@ -41,7 +53,7 @@ _CMP = re.compile(
 _AGE = re.compile(r"(\d{1,3})歳(以上|以下|未満|超|を超え|より上|より下)")
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "大正": 1911}
 
-_CMP_OP = {
+_CMP_OP: dict[str, Comparator] = {
     "以上": "ge",
     "以下": "le",
     "未満": "lt",
@@ -87,9 +99,13 @@ def parse(question: str, now: datetime) -> QueryPlan:
     for pat, why in VAGUE:
         if re.search(pat, q):
             return clarify(why)
-    mentions = find_mentions(ctx.q)
     hit = find_period(q, now)
     period = hit.period if hit else None
+    blocked = _blocked_spans(q, hit, patient)
+    mentions = refine(ctx.q, find_mentions(ctx.q), blocked)
+    left = unexplained(ctx.q, mentions, blocked)
+    if left:
+        raise Incomplete(f"unexplained words: {len(left)}")
     if (
         re.search(r"(?<!一番)(?<!いちばん)(?<!最も)最近(?!の\d)|しばらく|近頃", q)
         and period is None
@@ -103,6 +119,28 @@ def parse(question: str, now: datetime) -> QueryPlan:
 
 
 # --------------------------------------------------------------------------- patient reference
+
+
+def _blocked_spans(
+    q: str, hit: TimeHit | None, patient: PatientRef | None
+) -> list[tuple[int, int]]:
+    """Spans that are not clinical terms: patient reference, time expression, wards, departments."""
+    spans: list[tuple[int, int]] = []
+    for pat in (_PATNO, _BIRTH, _ERA_BIRTH, _KANA):
+        for m in pat.finditer(q):
+            spans.append(m.span())
+    if patient is not None and patient.name:
+        for m in _NAME.finditer(q):
+            a = m.start(1) + m.group(1).rfind("の") + 1
+            spans.append((a, m.end()))
+    if hit is not None:
+        spans.append((hit.start, hit.end))
+    for m in _WARD_RE.finditer(q):
+        spans.append(m.span())
+    for d in DEPARTMENTS:
+        for m in re.finditer(re.escape(d), q):
+            spans.append(m.span())
+    return spans
 
 
 def _patient_ref(q: str) -> PatientRef | None:
@@ -220,8 +258,12 @@ def _patient_question(
             answer_type="boolean",
         )
     allergen = find_allergen(ctx.qn) if "アレルギー" in q else None
-    if allergen:
-        c = to_concept("allergen", allergen, allergen)
+    unknown_allergen = next((m for m in ms if m.kind == "allergen" and not m.key), None)
+    if allergen or unknown_allergen:
+        if unknown_allergen is not None:
+            c = to_concept("allergen", "", unknown_allergen.text)
+        else:
+            c = to_concept("allergen", allergen or "", allergen or "")
         return QueryPlan(
             intent="answer",
             subject="Patient",
@@ -373,9 +415,13 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
     current_adm = bool(
         re.search(r"現在入院|今入院|いま入院|入院中|入院している|にいる入院|病棟にいる", q)
     )
-    if current_adm:
-        if re.search(r"入院中", q) is None and re.search(r"入院し", q) and period is not None:
-            current_adm = False
+    if (
+        current_adm
+        and re.search(r"入院中", q) is None
+        and re.search(r"入院し", q)
+        and period is not None
+    ):
+        current_adm = False
     admitted_period = (
         bool(re.search(r"入院した|入院患者数|入院患者は|入院となった|入院された|で入院", q))
         and not current_adm
@@ -398,9 +444,15 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
     # allergy
     if "アレルギー" in q:
         key = find_allergen(ctx.qn)
-        if key is None:
+        unknown = [i for i, m in enumerate(ms) if m.kind == "allergen" and not m.key]
+        if unknown:
+            used.update(unknown)
+            concept = to_concept("allergen", "", ms[unknown[0]].text)
+        elif key is None:
             raise Incomplete("unknown allergen")
-        criteria.append(Criterion(kind="allergy", concept=to_concept("allergen", key, key)))
+        else:
+            concept = to_concept("allergen", key, key)
+        criteria.append(Criterion(kind="allergy", concept=concept))
         for i, m in enumerate(ms):
             if m.kind in ("medication", "lab") and "アレルギー" in _raw_after(ctx, m)[:8]:
                 used.add(i)
@@ -462,7 +514,7 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                 if re.search(r"一度でも|いずれか|1回でも|一回でも", q):
                     criteria.append(
                         Criterion(kind="lab_any", concept=concept, op=op, value=val, period=period)
-                    )  # type: ignore[arg-type]
+                    )
                     period_used = True
                 else:
                     criteria.append(Criterion(kind="lab_latest", concept=concept, op=op, value=val))  # type: ignore[arg-type]
@@ -486,7 +538,9 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
         else:
             raise Incomplete("period not attached to any criterion")
     if _COUNT.search(q):
-        unit = "records" if re.search(r"件数|何件|延べ", q) else "patients"
+        unit: Literal["patients", "records"] = (
+            "records" if re.search(r"件数|何件|延べ", q) else "patients"
+        )
         return QueryPlan(
             intent="answer",
             subject="Patient",
@@ -494,7 +548,7 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             aggregate="count",
             count_unit=unit,
             answer_type="count",
-        )  # type: ignore[arg-type]
+        )
     if _LIST.search(q) or re.search(r"[?？]$|いる[?？]?$", q):
         return QueryPlan(
             intent="answer",

@@ -55,6 +55,12 @@ def _icd_prefixes(spec: str) -> list[str]:
     return out
 
 
+def _yj_prefixes(spec: str) -> list[str]:
+    """YJ ingredient prefixes; an entry ending in '?' is unverified and not used as a code
+    (the drug then matches by its generic/brand names in the display text only)."""
+    return [c.strip() for c in spec.split(",") if c.strip() and not c.strip().endswith("?")]
+
+
 @dataclass
 class Lexicon:
     entries: dict[tuple[str, str], Entry]
@@ -73,16 +79,20 @@ def lexicon() -> Lexicon:
                 surf.setdefault(norm(s), (kind, key))
 
     for key, label, icd, syn in _rows("conditions.tsv"):
-        codes = tuple(ResolvedCode(system="icd10", code=c) for c in _icd_prefixes(icd))
+        texts = [p.strip()[5:] for p in icd.split(",") if p.strip().startswith("text:")]
+        icd = ",".join(p for p in icd.split(",") if not p.strip().startswith("text:"))
+        codes = tuple(ResolvedCode(system="icd10", code=c) for c in _icd_prefixes(icd)) + tuple(
+            ResolvedCode(system="text", code=norm(t), match="contains") for t in texts
+        )
         entries[("condition", key)] = Entry("condition", key, label, codes)
         add_surfaces("condition", key, [label, *syn.split("|")])
     members: dict[str, list[str]] = {}
     for key, label, classes, yj, names in _rows("drugs.tsv"):
-        codes = [ResolvedCode(system="yj", code=c.strip()) for c in yj.split(",") if c.strip()]
-        pats = [n for n in names.split("|") if n.strip()]
-        codes += [ResolvedCode(system="text", code=norm(n), match="contains") for n in pats]
-        entries[("medication", key)] = Entry("medication", key, label, tuple(codes))
-        add_surfaces("medication", key, [label, *pats])
+        dcodes = [ResolvedCode(system="yj", code=c) for c in _yj_prefixes(yj)]
+        dnames = [n for n in names.split("|") if n.strip()]
+        dcodes += [ResolvedCode(system="text", code=norm(n), match="contains") for n in dnames]
+        entries[("medication", key)] = Entry("medication", key, label, tuple(dcodes))
+        add_surfaces("medication", key, [label, *dnames])
         for c in classes.split(","):
             members.setdefault(c.strip(), []).append(key)
     for key, label, syn in _rows("drug_classes.tsv"):
@@ -106,7 +116,7 @@ def lexicon() -> Lexicon:
             "lab", key, label, tuple(codes_t), component=comp.strip() or None, unit=unit.strip()
         )
         add_surfaces("lab", key, [label, *syn.split("|")])
-    for key, label, pats, syn in _rows("allergens.tsv"):
+    for key, label, pats, _syn in _rows("allergens.tsv"):
         codes_t = [
             ResolvedCode(system="text", code=norm(p), match="contains") for p in pats.split("|")
         ]
@@ -185,6 +195,8 @@ def find_allergen(qn: str) -> str | None:
 
 
 def to_concept(kind: str, key: str, text: str) -> Concept:
+    if not key:  # a term no table knows: match the data's display texts
+        return display_concept(kind, text)
     e = lexicon().entries[(kind, key)]
     comp = {"systolic": "systolic", "diastolic": "diastolic"}.get(e.component or "")
     return Concept(

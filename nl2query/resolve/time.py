@@ -195,8 +195,8 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> Period | None:
     if kind == "this_week":
         return _p(t, "relative", today - timedelta(days=today.weekday()), today)
     if kind == "yesterday":
-        y = today - timedelta(days=1)
-        return _p(t, "relative", y, y)
+        yday = today - timedelta(days=1)
+        return _p(t, "relative", yday, yday)
     if kind == "today":
         return _p(t, "relative", today, today)
     return None
