@@ -260,10 +260,11 @@ def _patient_question(
     allergen = find_allergen(ctx.qn) if "アレルギー" in q else None
     unknown_allergen = next((m for m in ms if m.kind == "allergen" and not m.key), None)
     if allergen or unknown_allergen:
-        if unknown_allergen is not None:
-            c = to_concept("allergen", "", unknown_allergen.text)
+        if allergen:
+            c = to_concept("allergen", allergen, allergen)
         else:
-            c = to_concept("allergen", allergen or "", allergen or "")
+            assert unknown_allergen is not None
+            c = to_concept("allergen", "", unknown_allergen.text)
         return QueryPlan(
             intent="answer",
             subject="Patient",
@@ -445,13 +446,13 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
     if "アレルギー" in q:
         key = find_allergen(ctx.qn)
         unknown = [i for i, m in enumerate(ms) if m.kind == "allergen" and not m.key]
-        if unknown:
-            used.update(unknown)
-            concept = to_concept("allergen", "", ms[unknown[0]].text)
-        elif key is None:
-            raise Incomplete("unknown allergen")
-        else:
+        used.update(unknown)
+        if key is not None:
             concept = to_concept("allergen", key, key)
+        elif unknown:
+            concept = to_concept("allergen", "", ms[unknown[0]].text)
+        else:
+            raise Incomplete("unknown allergen")
         criteria.append(Criterion(kind="allergy", concept=concept))
         for i, m in enumerate(ms):
             if m.kind in ("medication", "lab") and "アレルギー" in _raw_after(ctx, m)[:8]:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 
 from nl2query.resolve.fallback import GENERIC
-from nl2query.resolve.terms import Mention
+from nl2query.resolve.terms import Mention, find_allergen
 from nl2query.textnorm import norm
 
 # affixes that may sit next to a known term inside one compound without changing the concept
 _OK_AFFIX = frozenset(
     [
+        "アレルギー",
         "値",
         "系",
         "剤",
@@ -178,6 +179,8 @@ def refine(q: str, mentions: list[Mention], blocked: list[tuple[int, int]]) -> l
             del trig
             if kind != "allergen" and text.endswith("アレルギー"):
                 continue
+            if kind == "allergen" and find_allergen(norm(text)):
+                continue  # a table allergen (the parser looks those up itself)
             out.append(Mention(_qn_offset(q, np_[0]), _qn_offset(q, np_[1]), kind, "", text))
             spans.append(np_)
     for lm in _LAB_BEFORE.finditer(q):

@@ -24,6 +24,7 @@ class Tok:
     surface: str
     pos: str  # 品詞 (名詞, 動詞, 助詞 …)
     pos2: str  # 品詞細分類1 (普通名詞, 固有名詞, 数詞, 名詞的 …)
+    pos3: str  # 品詞細分類2 (副詞可能, サ変可能 …)
     lemma: str  # dictionary form
     begin: int
     end: int
@@ -43,7 +44,9 @@ def tokenize(text: str) -> tuple[Tok, ...]:
     out = []
     for m in _tokenizer().tokenize(text, SplitMode.C):
         pos = m.part_of_speech()
-        out.append(Tok(m.surface(), pos[0], pos[1], m.dictionary_form(), m.begin(), m.end()))
+        out.append(
+            Tok(m.surface(), pos[0], pos[1], pos[2], m.dictionary_form(), m.begin(), m.end())
+        )
     return tuple(out)
 
 
@@ -195,6 +198,8 @@ _SYMBOL_IN_TERM = re.compile(r"^[-・/()()+]$")
 def _is_term_token(t: Tok) -> bool:
     if t.surface in _BOUNDARY_NOUNS or t.lemma in _BOUNDARY_NOUNS:
         return False
+    if t.pos == "名詞" and t.pos3 == "副詞可能":
+        return False  # 今, 現在, 先月, 以前 …: time/adverbial nouns are never part of a term
     if t.pos == "名詞" and t.pos2 == "数詞":
         return True  # 2型, 1型: kept, the caller trims leading/trailing bare numbers
     if t.pos in _TERM_POS:

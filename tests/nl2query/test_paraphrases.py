@@ -1,0 +1,141 @@
+"""Paraphrases of dev-style questions must give the same plan as the canonical phrasing.
+
+Polite/plain forms, particles, word order, 「〜はいますか」「〜を教えてください」「〜って何人?」,
+full/half width. The plan is compared without the surface text of concepts and periods.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from nl2query.ir import QueryPlan
+from nl2query.parse_rules import Incomplete, parse
+
+NOW = datetime(2026, 10, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+
+
+def _strip(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _strip(v) for k, v in o.items() if k not in ("text", "reason")}
+    if isinstance(o, list):
+        return [_strip(x) for x in o]
+    return o
+
+
+def _plan(q: str) -> dict[str, Any] | str:
+    try:
+        p: QueryPlan = parse(q, NOW)
+    except Incomplete as e:
+        return f"incomplete: {e}"
+    return _strip(p.to_json())
+
+
+CASES: list[tuple[str, list[str]]] = [
+    (
+        "2型糖尿病の患者は何人？",
+        [
+            "2型糖尿病の患者さんは何名いますか？",
+            "2型糖尿病の患者って何人？",
+            "２型糖尿病の患者は何人ですか",
+            "2型糖尿病と診断されている患者の数を教えてください。",
+            "2型糖尿病患者は何人いる？",
+            "T2DMの患者は何人？",
+        ],
+    ),
+    (
+        "心房細動の患者を一覧にして。",
+        [
+            "心房細動の患者を一覧で出してください。",
+            "心房細動のある患者を教えて。",
+            "心房細動の患者のリストをください。",
+            "AFの患者を一覧にしてください",
+        ],
+    ),
+    (
+        "患者番号01234567の最新のHbA1cは？",
+        [
+            "患者番号01234567の最新のHbA1cを教えてください。",
+            "患者番号０１２３４５６７の最新のＨｂＡ１ｃは？",
+            "患者番号01234567のHbA1cの最新値は？",
+            "患者番号01234567の直近のHbA1cはいくつですか？",
+            "ID01234567の患者の最新のA1cは？",
+        ],
+    ),
+    (
+        "患者番号01234567の直近3回のeGFRを新しい順に教えて。",
+        [
+            "患者番号01234567のeGFRを直近3回分、新しい順に教えてください。",
+            "患者番号01234567の直近３回のｅＧＦＲを教えて",
+        ],
+    ),
+    (
+        "患者番号01234567は現在ワーファリンを服用中？",
+        [
+            "患者番号01234567は現在ワーファリンを服用していますか？",
+            "患者番号01234567はワーファリンを今も飲んでいますか？",
+            "患者番号01234567は今ﾜｰﾌｧﾘﾝを内服している？",
+            "患者番号01234567にワーファリンは処方中ですか？",
+        ],
+    ),
+    (
+        "直近のHbA1cが8.0%以上の患者は何人？",
+        [
+            "最新のHbA1cが8.0%以上の患者は何名ですか？",
+            "直近のHbA1cが8%以上の患者さんは何人いますか",
+            "直近のＨｂＡ１ｃが８．０％以上の患者は何人？",
+        ],
+    ),
+    (
+        "メトホルミンを服用中の患者は何人？",
+        [
+            "メトホルミンを服用している患者は何人いますか？",
+            "メトホルミンを内服中の患者は何名？",
+            "現在メトホルミンが処方されている患者は何人？",
+            "メトホルミン服用中の患者って何人？",
+        ],
+    ),
+    (
+        "75歳以上で心不全の患者は何人？",
+        [
+            "75歳以上の心不全患者は何人いますか？",
+            "心不全で75歳以上の患者は何名？",
+        ],
+    ),
+    (
+        "ペニシリンアレルギーの患者は何人？",
+        [
+            "ペニシリンにアレルギーがある患者は何人いますか？",
+            "ペニシリンのアレルギーが登録されている患者の数は？",
+        ],
+    ),
+    (
+        "患者番号01234567は心房細動と診断されている？",
+        [
+            "患者番号01234567は心房細動と診断されていますか？",
+            "患者番号01234567に心房細動の診断はありますか？",
+        ],
+    ),
+    (
+        "先月HbA1cを測定した患者は何人？",
+        [
+            "先月にHbA1cを測定した患者は何名ですか？",
+            "先月、HbA1cを測った患者は何人？",
+        ],
+    ),
+]
+
+PAIRS = [(c, p) for c, ps in CASES for p in ps]
+
+
+@pytest.mark.parametrize(("canonical", "paraphrase"), PAIRS)
+def test_paraphrase_gives_same_plan(canonical: str, paraphrase: str) -> None:
+    want = _plan(canonical)
+    assert isinstance(want, dict), want
+    assert _plan(paraphrase) == want
+
+
+def test_paraphrase_count() -> None:
+    assert len(PAIRS) >= 30
