@@ -1,7 +1,7 @@
 """FHIR search over the index tables: parse parameters, build one SQL query, page, include.
 
 Semantics follow FHIR R4 search: repeated parameters AND, comma-separated values OR; token
-``[system]|[code]`` (system aliases folded), string prefix match (``:exact``, ``:contains``),
+``[system]|[code]`` (system aliases folded; ``:not``, and ``:below`` as code-prefix match), string prefix match (``:exact``, ``:contains``),
 date and quantity prefixes (eq ne lt gt le ge sa eb ap) over half-open ranges, references as
 ``[Type/]id``; ``_id``, ``_lastUpdated``, ``_sort``, ``_count``/``_offset``, ``_include``,
 ``_revinclude``, ``_summary=count``, ``_total=none``.
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ehr_bridge.store.repository import FhirStore
 
 DEFAULT_COUNT = 50
+TOTAL_CAP = 1000  # `total` is exact up to this many matches unless _total=accurate
 MAX_COUNT = 1000
 _PREFIXES = ("eq", "ne", "lt", "gt", "le", "ge", "sa", "eb", "ap")
 _TYPE_RE = re.compile(r"^[A-Z][A-Za-z]+$")
@@ -59,12 +60,13 @@ class SearchResult:
     params: list[tuple[str, str]]
     ignored: list[str] = field(default_factory=list)
     summary_count: bool = False
+    more: bool = False  # a row beyond this page exists
 
     @property
     def has_next(self) -> bool:
         if self.total is not None:
             return self.offset + self.count < self.total
-        return len(self.matches) == self.count and self.count > 0
+        return self.more
 
 
 def _split_prefix(value: str) -> tuple[str, str]:
@@ -147,9 +149,17 @@ class _Builder:
         return _IndexCond(self.rtype, table, param, cond)
 
     def token(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
-        if modifier not in ("", "not"):
+        if modifier not in ("", "not", "below"):
             raise BadRequest(f"modifier :{modifier} is not supported on token parameter {sp.name}")
         t = idx_token
+
+        def code_is(code: str) -> ColumnElement[bool]:
+            # :below on the hierarchical code systems served here (ICD-10, YJ, JLAC10) means
+            # the code starts with the given one (E11 ⊃ E11.9; YJ 7-char ingredient part).
+            if modifier == "below":
+                return t.c.code.startswith(code, autoescape=True)
+            return t.c.code == code
+
         ors = []
         for value in values:
             if "|" in value:
@@ -160,10 +170,10 @@ class _Builder:
                 else:
                     conds.append(t.c.system == "")
                 if code:
-                    conds.append(t.c.code == code)
+                    conds.append(code_is(code))
                 ors.append(and_(*conds))
             else:
-                ors.append(t.c.code == value)
+                ors.append(code_is(value))
         clause = self._in_index(t, sp.name, or_(*ors))
         return clause.negated() if modifier == "not" else clause
 
@@ -337,7 +347,7 @@ def run_search(
     includes: list[tuple[str, SearchParam, str | None]] = []
     revincludes: list[tuple[str, SearchParam, str | None]] = []
     summary_count = False
-    want_total = True
+    total_mode = "estimate"
     ignored: list[str] = []
     index_conds: list[_IndexCond] = []
     for raw_name, raw_value in params:
@@ -361,7 +371,11 @@ def run_search(
                         raise BadRequest(f"_summary={raw_value} is not supported (count, false)")
                     ignored.append(f"_summary={raw_value}")
             elif name == "_total":
-                want_total = raw_value != "none"
+                if raw_value not in ("none", "estimate", "accurate"):
+                    raise BadRequest(
+                        f"_total={raw_value} is not supported (none, estimate, accurate)"
+                    )
+                total_mode = raw_value
             continue
         values = _split_values(raw_value)
         if any(v == "" for v in values):
@@ -391,26 +405,43 @@ def run_search(
     condition = and_(*where)
     total: int | None = None
     with store.engine.connect() as conn:
-        if want_total or summary_count:
-            if drive is not None and len(where) == 3 + len(probes):
-                # Only index conditions: count on the index tables alone (they hold rows of
-                # current, non-deleted resources only), without touching fhir_resource.
-                count_stmt = select(func.count(distinct(d.c.res_pk))).where(
-                    d_cond, *(c.exists_for(d.c.res_pk) for c in probes)
-                )
-            else:
-                count_stmt = select(func.count()).select_from(r).where(condition)
-            total = int(conn.execute(count_stmt).scalar_one())
+        if summary_count or total_mode == "accurate":
+            total = int(
+                conn.execute(_count_statement(drive, probes, where, condition)).scalar_one()
+            )
+        elif total_mode == "estimate":
+            # Counting every match of a broad search costs more than the page itself; count up
+            # to TOTAL_CAP and leave `total` out above it (FHIR allows that; paging still works,
+            # and `_total=accurate` asks for the exact figure).
+            capped = select(r.c.pk).where(condition).limit(TOTAL_CAP + 1).subquery()
+            n = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+            total = n if n <= TOTAL_CAP else None
         if summary_count:
             return SearchResult(rtype, [], [], total, 0, 0, list(params), ignored, True)
         stmt = select(r.c.pk, r.c.content).where(condition)
         stmt = stmt.order_by(*_order_by(rtype, sort, known, lenient, ignored), r.c.pk)
-        stmt = stmt.limit(count).offset(offset)
+        stmt = stmt.limit(count + 1).offset(offset)
         rows = conn.execute(stmt).all() if count > 0 else []
+        more = len(rows) > count
+        rows = rows[:count]
         matches = [orjson.loads(row.content) for row in rows]
         pks = [row.pk for row in rows]
         included = _included(conn, rtype, pks, matches, includes, revincludes)
-    return SearchResult(rtype, matches, included, total, offset, count, list(params), ignored)
+    return SearchResult(
+        rtype, matches, included, total, offset, count, list(params), ignored, more=more
+    )
+
+
+def _count_statement(drive: Any, probes: list[Any], where: list[Any], condition: Any) -> Any:
+    r = resource_table
+    if drive is not None and len(where) == 3 + len(probes):
+        # Only index conditions: count on the index tables alone (they hold rows of
+        # current, non-deleted resources only), without touching fhir_resource.
+        d, d_cond = drive.driving()
+        return select(func.count(distinct(d.c.res_pk))).where(
+            d_cond, *(c.exists_for(d.c.res_pk) for c in probes)
+        )
+    return select(func.count()).select_from(r).where(condition)
 
 
 def _order_by(

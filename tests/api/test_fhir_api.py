@@ -328,3 +328,43 @@ def test_capability_statement_lists_what_is_supported(api: httpx.Client) -> None
         "category",
     }
     assert "Observation:patient" in by_type["Patient"]["searchRevInclude"]
+
+
+def test_total_is_capped_for_broad_searches_unless_accurate_is_asked(db_url: str) -> None:
+    from ehr_bridge.store.search import TOTAL_CAP
+    from tests.fhir_samples import observation
+
+    store = open_store(db_url)
+    n = TOTAL_CAP + 5
+    store.upsert_many(
+        observation(
+            f"bulk{i}",
+            "p1",
+            "5C070000002306201",
+            JLAC10_URL,
+            float(i % 7),
+            "mg/dL",
+            "2026-05-01T09:00:00+09:00",
+        )
+        for i in range(n)
+    )
+    app = create_app(load_settings(db=db_url), store=store)
+    with serve_in_thread(app) as base, httpx.Client(base_url=base + "/fhir", timeout=30) as client:
+        broad = client.get(
+            "/Observation", params={"code": "5C070000002306201", "_count": 10}
+        ).json()
+        assert "total" not in broad and len(broad["entry"]) == 10
+        assert any(link["relation"] == "next" for link in broad["link"])
+        exact = client.get(
+            "/Observation", params={"code": "5C070000002306201", "_total": "accurate", "_count": 10}
+        ).json()
+        assert exact["total"] == n
+        counted = client.get(
+            "/Observation", params={"code": "5C070000002306201", "_summary": "count"}
+        ).json()
+        assert counted["total"] == n
+        last = client.get(
+            "/Observation", params={"code": "5C070000002306201", "_count": 10, "_offset": n - 3}
+        ).json()
+        assert len(last["entry"]) == 3
+        assert not any(link["relation"] == "next" for link in last["link"])
