@@ -59,10 +59,46 @@ def _link_period(p: Period | None, now: datetime) -> Period | None:
     return hit.period
 
 
+_PER_PATIENT_OBS = {"latest", "all", "average", "min", "max", "difference", "rose", "fell", "count"}
+
+
+def check_shape(plan: QueryPlan) -> None:
+    """Plan shapes the executor answers; anything else goes back to the model as an error."""
+    if plan.intent != "answer" or plan.patient is None:
+        return
+    subj, agg = plan.subject, plan.aggregate
+    if agg == "exists" and subj not in ("Patient", "MedicationRequest"):
+        raise ValueError(
+            "患者の有無の質問 (aggregate=exists) は subject='Patient' にし、条件を criteria "
+            "(condition / allergy / lab_any / currently_admitted など) で表してください"
+        )
+    if (
+        subj == "Observation"
+        and agg in _PER_PATIENT_OBS
+        and not any(c.kind == "lab" for c in plan.concepts)
+    ):
+        raise ValueError(
+            "subject='Observation' の質問には concepts に検査名 (kind='lab') が必要です"
+        )
+    if agg in ("daily_dose", "single_dose") and not any(
+        c.kind == "medication" for c in plan.concepts
+    ):
+        raise ValueError(f"aggregate={agg} には concepts に薬剤名 (kind='medication') が必要です")
+    if agg in ("daily_dose", "single_dose", "distinct_count") and subj != "MedicationRequest":
+        raise ValueError(f"aggregate={agg} は subject='MedicationRequest' にしてください")
+    if agg == "day_of_stay" and subj != "Encounter":
+        raise ValueError("aggregate=day_of_stay は subject='Encounter' にしてください")
+    if subj in ("Condition", "AllergyIntolerance"):
+        raise ValueError(
+            f"subject='{subj}' は使えません。subject='Patient' と criteria で表してください"
+        )
+
+
 def link(plan: QueryPlan, now: datetime) -> QueryPlan:
     """Concepts → codes and time expressions → JST dates (raises ValueError when impossible)."""
     if plan.intent != "answer":
         return plan
+    check_shape(plan)
     crit: list[Criterion] = []
     for cr in plan.criteria:
         upd: dict[str, object] = {"period": _link_period(cr.period, now)}
