@@ -102,6 +102,16 @@ _DRIVE_RANK = {
     "fhir_idx_quantity": 3,
     "fhir_idx_date": 4,
 }
+# Token parameters over a handful of values (status, class, gender ...) match a large share of
+# all resources: they never drive when anything else is there.
+_LOW_CARDINALITY = {
+    "status",
+    "class",
+    "gender",
+    "category",
+    "clinical-status",
+    "verification-status",
+}
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,8 @@ class _IndexCond:
 
     @property
     def rank(self) -> int:
+        if self.param in _LOW_CARDINALITY:
+            return 8
         return _DRIVE_RANK.get(self.table.name, 9)
 
     def _on(self, alias: Any) -> list[ColumnElement[bool]]:
