@@ -30,6 +30,12 @@ class Result:
     sql: list[str] = field(default_factory=list)
     rows: int = 0
     patient_found: bool = True
+    patient_id: str | None = None  # the single patient asked about, once resolved
+    fhir: list[str] | None = None  # FHIR searches actually run (FHIR executor only)
+
+
+class SourceError(Exception):
+    """The data source (e.g. a FHIR server) could not be queried; no patient data in text."""
 
 
 @contextmanager
@@ -57,6 +63,7 @@ class Runner:
         self.limit = limit
         self.sql: list[str] = []
         self.rows = 0
+        self.patient_id: str | None = None
 
     def run(self, stmt: Select[Any]) -> list[Any]:
         stmt = stmt.limit(self.limit)
@@ -70,7 +77,7 @@ def execute(plan: QueryPlan, engine: Engine, now: datetime) -> Result:
     today = now.date()
     with read_only(engine) as conn:
         r = Runner(conn, plan.limit)
-        res = _execute(plan, r, today)
+        res = evaluate(plan, r, today)
         res.sql, res.rows = r.sql, r.rows
         return res
 
@@ -81,6 +88,14 @@ def _resolve_patient(plan: QueryPlan, r: Runner) -> list[Any]:
     if p.id:
         return [(p.id, p.identifier, None, None)]
     return r.run(cs.find_patients(p.identifier, p.name, p.kana, p.birth_date))
+
+
+def evaluate(plan: QueryPlan, r: Runner, today: date) -> Result:
+    """Answer a plan from the flat views reachable through ``r`` (the store's, or the FHIR
+    executor's scratch copy of the fetched resources): one aggregator for both paths."""
+    res = _execute(plan, r, today)
+    res.patient_id = r.patient_id
+    return res
 
 
 def _execute(plan: QueryPlan, r: Runner, today: date) -> Result:
@@ -97,7 +112,8 @@ def _execute(plan: QueryPlan, r: Runner, today: date) -> Result:
         raise NeedsClarify("同じ氏名の患者が複数います。生年月日か患者番号を指定してください。")
     if not found:
         raise NeedsClarify("該当する患者が見つかりません。患者番号を確認してください。")
-    pid, ident = found[0][0], found[0][1]
+    pid = found[0][0]
+    r.patient_id = pid
     agg = plan.aggregate
     if agg == "age":
         birth = found[0][2]

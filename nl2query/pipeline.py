@@ -6,15 +6,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Engine
 
 from nl2query.ir import QueryPlan
 
+if TYPE_CHECKING:
+    from nl2query.execute import Result
+
 
 class PlanEngine(Protocol):
     def plan(self, question: str, now: datetime) -> QueryPlan | None: ...
+
+
+class Executor(Protocol):
+    """Runs a plan somewhere other than the store's SQL (e.g. FHIR searches); same Result."""
+
+    def __call__(self, plan: QueryPlan, now: datetime) -> Result: ...
 
 
 @dataclass
@@ -53,11 +62,13 @@ def _safety(question: str) -> tuple[str, str] | None:
 
 def ask(
     question: str,
-    engine: Engine,
+    engine: Engine | None,
     now: datetime,
     llm: PlanEngine | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    executor: Executor | None = None,
 ) -> Outcome:
+    """Answer ``question``: SQL on ``engine``'s flat views, or ``executor`` (e.g. FHIR) if given."""
     t0 = clock()
     tm: dict[str, float] = {}
     verdict = _safety(question)
@@ -93,26 +104,41 @@ def ask(
     if plan.intent != "answer":
         status = "clarify" if plan.intent == "clarify" else "refused"
         return Outcome(_empty(status, plan.reason or "", engine_name), plan, tm)
-    return run_plan(plan, engine, now, engine_name, tm)
+    return run_plan(plan, engine, now, engine_name, tm, executor)
 
 
 def run_plan(
-    plan: QueryPlan, engine: Engine, now: datetime, engine_name: str, tm: dict[str, float]
+    plan: QueryPlan,
+    engine: Engine | None,
+    now: datetime,
+    engine_name: str,
+    tm: dict[str, float],
+    executor: Executor | None = None,
 ) -> Outcome:
     from nl2query.answer import render
     from nl2query.compile_fhir import compile_fhir
-    from nl2query.execute import NeedsClarify, execute
+    from nl2query.execute import NeedsClarify, SourceError, execute
 
     t = time.perf_counter()
     try:
-        res = execute(plan, engine, now)
+        if executor is not None:
+            res = executor(plan, now)
+        else:
+            assert engine is not None, "the SQL path needs an engine"
+            res = execute(plan, engine, now)
     except NeedsClarify as e:
         tm["execute"] = (time.perf_counter() - t) * 1000
         return Outcome(_empty("clarify", str(e), engine_name), plan, tm)
+    except SourceError as e:
+        tm["execute"] = (time.perf_counter() - t) * 1000
+        text = f"データソースに問い合わせできませんでした（{e}）。"
+        return Outcome(_empty("refused", text, engine_name), plan, tm)
     tm["execute"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    pid = res.values[0]["patient"] if res.values else None
-    fhir = compile_fhir(plan, pid)
+    if res.fhir is not None:  # the FHIR searches actually run
+        fhir, sql = res.fhir, None
+    else:
+        fhir, sql = compile_fhir(plan, res.patient_id, now.date()), "\n;\n".join(res.sql)
     tm["compile"] = (time.perf_counter() - t) * 1000
     out = _empty("answered", render(plan, res), engine_name)
     out.update(
@@ -121,7 +147,7 @@ def run_plan(
         patients=res.patients,
         values=res.values,
         boolean=res.boolean,
-        query={"fhir": fhir, "sql": "\n;\n".join(res.sql)},
+        query={"fhir": fhir, "sql": sql},
     )
     if res.answer_type == "patients":
         out["count"] = len(res.patients)

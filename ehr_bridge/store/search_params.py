@@ -84,6 +84,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("code", "token", "code"),
             _p("date", "date", "effectiveDateTime|effectivePeriod|effectiveInstant", sortable=True),
             _p("value-quantity", "quantity", "valueQuantity"),
+            _p("component-code", "token", "component.code"),
             _p("category", "token", "category"),
             _p("status", "token", "status"),
             _p("encounter", "reference", "encounter", "Encounter"),
