@@ -15,6 +15,7 @@ mentions in one of these positions (see :mod:`nl2query.resolve.morph`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nl2query.resolve.fallback import GENERIC
 from nl2query.resolve.terms import Mention, find_allergen
@@ -439,7 +440,6 @@ def unexplained(q: str, mentions: list[Mention], blocked: list[tuple[int, int]])
     A clinical noun left over (骨密度, 吸入手技 …) means the plan would ignore part of the
     question; the parser then abstains instead of answering a different question.
     """
-    from nl2query.resolve import morph
     from nl2query.resolve.terms import allergen_surfaces
 
     spans = [(_q_offset(q, m.start), _q_offset(q, m.end)) for m in mentions] + list(blocked)
@@ -448,6 +448,10 @@ def unexplained(q: str, mentions: list[Mention], blocked: list[tuple[int, int]])
         i = qn.find(s)
         if s and i >= 0:
             spans.append((_q_offset(q, i), _q_offset(q, i + len(s))))
+    if not _needs_tokenizer(q, spans):
+        return []
+    from nl2query.resolve import morph
+
     left = []
     for t in morph.tokenize(q):
         if t.pos != "名詞" or t.pos2 not in ("普通名詞", "固有名詞"):
@@ -458,3 +462,26 @@ def unexplained(q: str, mentions: list[Mention], blocked: list[tuple[int, int]])
             continue
         left.append(t.surface)
     return left
+
+
+_CONTENT_RUN = re.compile(r"[一-龥々ァ-ヶーA-Za-z]{2,}")
+
+
+@lru_cache(maxsize=1)
+def _benign_words() -> list[str]:
+    from nl2query.resolve import morph
+
+    return sorted(set(_BENIGN) | set(morph._BOUNDARY_NOUNS), key=len, reverse=True)
+
+
+def _needs_tokenizer(q: str, spans: list[tuple[int, int]]) -> bool:
+    """Cheap pre-check: is any run of 2+ kanji/katakana/Latin left once known spans and benign
+    words are removed? If not, the (0.1 s to load) tokenizer is not needed."""
+    chars = list(q)
+    for a, b in spans:
+        for i in range(max(a, 0), min(b, len(chars))):
+            chars[i] = " "
+    rest = "".join(chars)
+    for w in _benign_words():
+        rest = rest.replace(w, " ")
+    return bool(_CONTENT_RUN.search(rest))

@@ -10,11 +10,12 @@ with a confident 0 or with records of another kind.
 from __future__ import annotations
 
 import re
-
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from nl2query.ir import Concept, QueryPlan, clarify
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 from nl2query.textnorm import norm
 
 # words that name a category, not a concept: matching them on display text would be a guess
@@ -106,6 +107,8 @@ def _table_for(kind: str):  # type: ignore[no-untyped-def]
 
 def display_hits(engine: Engine, kind: str, text: str) -> int:
     """Distinct display texts of records of `kind` containing the normalised `text`."""
+    from sqlalchemy import func, select
+
     t = _table_for(kind)
     pat = "%" + norm(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     q = select(func.count(func.distinct(t.c.display_norm))).where(

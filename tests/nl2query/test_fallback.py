@@ -96,7 +96,7 @@ def test_known_term_inside_longer_compound_is_not_answered_as_the_known_term(
     [
         "2型糖尿病の患者の骨密度の推移は？",  # 骨密度: a clinical noun the plan would ignore
         "病気の患者は何人？",  # a category, not a concept
-        "HTの患者は何人？",  # ambiguous abbreviation (hypertension / hematocrit)
+        "CIの患者は何人？",  # a two-letter abbreviation no table holds (cardiac index? 脳梗塞?)
     ],
 )
 def test_unsure_questions_are_not_answered(engine: Any, q: str) -> None:
