@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     )
     nl_row_limit: int = Field(1000, description="Most rows an nl2query query may return.")
     nl_user: str = Field("cli", description="User name written to the nl2query audit record.")
+    nl_via: Literal["sql", "fhir"] = Field(
+        "sql",
+        description="Where questions are answered: 'sql' (read-only SQL on the store's flat "
+        "views) or 'fhir' (GET-only FHIR R4 searches against nl_fhir_base).",
+    )
+    nl_fhir_base: str | None = Field(
+        None,
+        description="FHIR R4 base URL for nl_via='fhir' (our API: http://HOST:PORT/fhir, or a "
+        "remote server that supports token :below on the code systems asked about).",
+    )
+    nl_fhir_timeout_s: float = Field(10.0, description="Timeout of one FHIR search request, s.")
+    nl_fhir_max_pages: int = Field(
+        50, description="Most pages followed per FHIR search; beyond it the answer is refused."
+    )
 
     # LLM (vLLM or any OpenAI-compatible server)
     llm_base_url: str | None = Field(

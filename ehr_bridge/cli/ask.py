@@ -25,11 +25,24 @@ def ask(
         str | None, typer.Option(help="Fix the clock (ISO 8601, e.g. 2026-10-01T09:00:00+09:00).")
     ] = None,
     user: Annotated[str, typer.Option(help="User recorded in the audit log.")] = "cli",
+    via: Annotated[
+        str | None,
+        typer.Option(help="Answer via 'sql' (store views, default) or 'fhir' (FHIR searches)."),
+    ] = None,
+    fhir_base: Annotated[
+        str | None, typer.Option(help="FHIR R4 base URL for --via fhir (e.g. http://h:8000/fhir).")
+    ] = None,
 ) -> None:
     """Answer a clinician's question from the store (read-only); shows the query used."""
     from ehr_bridge.config import load_settings
 
-    settings = load_settings(db=db)
+    overrides = {k: v for k, v in (("nl_via", via), ("nl_fhir_base", fhir_base)) if v}
+    try:
+        settings = load_settings(db=db, **overrides)
+    except ValueError as e:
+        raise fail(f"invalid option: {e}") from None
+    if settings.nl_via == "fhir" and not settings.nl_fhir_base:
+        raise fail("--via fhir needs --fhir-base URL (or EHR_BRIDGE_NL_FHIR_BASE)")
     try:
         clock = datetime.fromisoformat(now) if now else datetime.now(JST)
     except ValueError:
@@ -39,7 +52,16 @@ def ask(
     clock = clock.astimezone(JST)
     from ehr_bridge.nl_service import answer_question
 
-    out = answer_question(question, settings.db, clock, user=user)
+    fhir = settings.nl_fhir_base if settings.nl_via == "fhir" else None
+    out = answer_question(
+        question,
+        settings.db,
+        clock,
+        user=user,
+        fhir_base=fhir,
+        fhir_timeout_s=settings.nl_fhir_timeout_s,
+        fhir_max_pages=settings.nl_fhir_max_pages,
+    )
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
