@@ -60,4 +60,15 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return _sa_create_engine(url, **kwargs)
+    engine = _sa_create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _pg_session(dbapi_conn: Any, _record: Any) -> None:
+        # psycopg prepares statements after a few executions and PostgreSQL may then cache a
+        # generic plan made while a table was still empty (a sequential scan), which a bulk
+        # import keeps using as the table grows. Always plan with the actual parameters.
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_conn.commit()
+
+    return engine
