@@ -70,12 +70,13 @@ _CMP_OP: dict[str, Comparator] = {
 }
 
 _ACTIVE = re.compile(
-    r"服用中|内服中|処方中|投与中|継続中|使用中|服薬中|処方されている|処方されてい|服用している|服用してい|飲んでいる|飲んでい|内服している|内服してい|使っている|使ってい|処方を受けている|今も|現在"
+    r"出ている|出てい|出されている|服用中|内服中|処方中|投与中|継続中|使用中|服薬中|処方されている|処方されてい|服用している|服用してい|飲んでいる|飲んでい|内服している|内服してい|使っている|使ってい|処方を受けている|今も|現在"
 )
 _NEG = re.compile(r"ない|なし|無し|未処方|していな|されていな|ていな")
 _COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
 _LIST = re.compile(
     r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
+    r"|列挙|洗い出|ピックアップ"
 )
 
 
@@ -508,7 +509,13 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                 raise Incomplete("medication without a usage verb")
         elif m.kind == "lab":
             raw_after = _raw_after(ctx, m)
-            cm = _CMP.match(re.sub(r"^(が|は|の値が|値が|の値は)", "", raw_after))
+            cm = _CMP.match(
+                re.sub(
+                    r"^(?:の(?:最新|直近|最終|最新の|直近の)?値(?:が|は)|の(?:最新|直近)(?:の)?結果が|が|は|値が)",
+                    "",
+                    raw_after,
+                )
+            )
             if cm:
                 op = _CMP_OP[cm.group(2)]
                 val = float(cm.group(1))

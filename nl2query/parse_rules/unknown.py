@@ -75,7 +75,7 @@ _OK_AFFIX = frozenset(
 _SLOTS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
-            r"(?:を|が|は)?(?:現在|今も|今)?(?P<t>服用|内服|処方|投与|飲ん|飲み|飲ま|使用|使っ)"
+            r"(?:を|が|は)?(?:現在|今も|今)?(?P<t>服用|内服|処方|投与|飲ん|飲み|飲ま|使用|使っ|出て|出され)"
         ),
         "medication",
     ),
@@ -150,6 +150,8 @@ def refine(q: str, mentions: list[Mention], blocked: list[tuple[int, int]]) -> l
         ca, cb = morph.compound_at(q, a, b)
         residual = [q[ca:a], q[b:cb]]
         bad = [r for r in residual if r and r.strip(" ・") and not _affix_only(r)]
+        if m.kind == "medication" and bad == [q[b:cb]] and re.fullmatch(r"[A-Za-z]", q[b:cb]):
+            bad = []  # brand suffix letter: アルダクトンA, チラーヂンS
         if bad and not _overlaps((ca, cb), blocked):
             text = q[ca:cb]
             out.append(Mention(_qn_offset(q, ca), _qn_offset(q, cb), m.kind, "", text))
@@ -209,6 +211,31 @@ def _affix_only(r: str) -> bool:
 # question vocabulary that carries no clinical concept (checked by :func:`unexplained`)
 _BENIGN = frozenset(
     [
+        "列挙",
+        "洗い出し",
+        "ピックアップ",
+        "抽出",
+        "対象",
+        "対象者",
+        "集計",
+        "カウント",
+        "総計",
+        "一覧表",
+        "病名",
+        "診断名",
+        "記載",
+        "お願い",
+        "数字",
+        "件数",
+        "人数",
+        "名数",
+        "方々",
+        "皆さん",
+        "患者様",
+        "患者さま",
+        "方数",
+        "人分",
+        "値段",
         "アレルギー",
         "いくつ",
         "こと",
