@@ -22,6 +22,7 @@ _ROUTERS = [
     "ehr_bridge.api.fhir",
     "ehr_bridge.api.jlac",
     "ehr_bridge.api.nl",
+    "ehr_bridge.api.jobs",
 ]
 
 
