@@ -32,6 +32,7 @@ from nl2query.parse_rules.lexicon import (
     ward_in,
 )
 from nl2query.parse_rules.unknown import refine, unexplained
+from nl2query.resolve import morph
 from nl2query.resolve.terms import Mention, find_allergen, find_mentions, to_concept
 from nl2query.resolve.time import TimeHit, find_period
 from nl2query.textnorm import nfkc, norm
@@ -72,7 +73,9 @@ _CMP_OP: dict[str, Comparator] = {
 _ACTIVE = re.compile(
     r"出ている|出てい|出されている|服用中|内服中|処方中|投与中|継続中|使用中|服薬中|処方されている|処方されてい|服用している|服用してい|飲んでいる|飲んでい|内服している|内服してい|使っている|使ってい|処方を受けている|今も|現在"
 )
-_NEG = re.compile(r"ない|なし|無し|未処方|していな|されていな|ていな")
+_NEG = re.compile(
+    r"ない|なし|無し|未処方|していな|されていな|ていな|ていません|ておりません|ありません"
+)
 _COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
 _LIST = re.compile(
     r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
@@ -479,7 +482,9 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                     )
                 )
         elif m.kind == "medication":
-            neg = bool(_NEG.search(clause_after))
+            neg = bool(_NEG.search(clause_after)) or morph.negated_after(
+                q, len(q) - len(_raw_after(ctx, m))
+            )
             if (
                 re.search(
                     r"新しく開始|新規に開始|新規開始|新たに開始|開始した|始めた|導入", clause_after
@@ -545,7 +550,8 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             conds[0].period = period
         else:
             raise Incomplete("period not attached to any criterion")
-    if _COUNT.search(q):
+    pred = None if (_COUNT.search(q) or _LIST.search(q)) else morph.predicate(q)
+    if _COUNT.search(q) or pred == "count":
         unit: Literal["patients", "records"] = (
             "records" if re.search(r"件数|何件|延べ", q) else "patients"
         )
@@ -557,7 +563,7 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             count_unit=unit,
             answer_type="count",
         )
-    if _LIST.search(q) or re.search(r"[?？]$|いる[?？]?$", q):
+    if _LIST.search(q) or pred == "list" or re.search(r"[?？]$|いる[?？]?$", q):
         return QueryPlan(
             intent="answer",
             subject="Patient",

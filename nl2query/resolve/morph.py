@@ -299,8 +299,10 @@ def predicate(text: str) -> str | None:
     """count | list | exists | None, from the question's predicate words."""
     toks = tokenize(text)
     lemmas = [t.lemma for t in toks]
-    surfaces = [t.surface for t in toks]
-    if any(s in _COUNT_WORDS for s in surfaces) or (
+    surfaces_l = [t.surface for t in toks]
+    surfaces = set(surfaces_l)
+    pairs = {a + b for a, b in zip(surfaces_l, surfaces_l[1:], strict=False)}
+    if any(s in _COUNT_WORDS for s in surfaces | pairs) or (
         "数" in surfaces and any(x in lemmas for x in ("教える", "何", "いくつ"))
     ):
         return "count"
@@ -314,21 +316,30 @@ def predicate(text: str) -> str | None:
     return None
 
 
-def negated_after(text: str, pos: int, window: int = 12) -> bool:
-    """Is the first verb phrase after `pos` negated (ない / ず / ぬ / 未…)?"""
-    toks = tokenize(text)
-    seen_verb = False
-    for t in toks:
+def negated_after(text: str, pos: int, window: int = 10) -> bool:
+    """Is the first verb phrase after `pos` negated (ない / ず / ぬ: 〜ていない, 〜ていません)?
+
+    The scope ends `window` characters after the first verb, or at 、/。 or a clause-joining
+    particle (が, ば, のに).
+    """
+    verb_at: int | None = None
+    for t in tokenize(text):
         if t.begin < pos:
             continue
-        if t.begin > pos + window:
+        if verb_at is not None and t.begin > verb_at + window:
             break
-        if t.pos == "動詞" or (t.pos == "名詞" and t.lemma in {"服用", "処方", "内服", "投与"}):
-            seen_verb = True
-        if seen_verb and t.lemma in {"ない", "ず", "ぬ"}:
+        if t.surface in {"、", "。", ","}:
+            break
+        if t.pos == "助詞" and t.pos2 == "接続助詞" and t.surface in {"が", "ば", "のに"}:
+            break
+        if verb_at is None and (
+            t.pos == "動詞" or (t.pos == "名詞" and t.lemma in {"服用", "処方", "内服", "投与"})
+        ):
+            verb_at = t.begin
+        if (
+            verb_at is not None
+            and t.lemma in {"ない", "ず", "ぬ"}
+            and t.pos in {"助動詞", "形容詞"}
+        ):
             return True
-        if t.pos == "助詞" and t.pos2 in {"接続助詞"} and t.surface in {"が", "ば"}:
-            break
-        if t.surface in {"、", "。"}:
-            break
     return False
