@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 pred = run_plan(plan, engine, NOW, "llm", {}).answer
             except Exception as e:  # noqa: BLE001 - a crash is a wrong answer
-                pred = {"status": "error", "text": type(e).__name__}
+                pred = {"status": "error", "text": f"{type(e).__name__}: {str(e)[:120]}"}
         else:
             pred = {
                 "status": "clarify" if plan.intent == "clarify" else "refused",
@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(secs, 2),
                 "attempts": res.attempts if res else None,
                 "llm_error": err.code if err else None,
+                "error": pred.get("text") if pred.get("status") == "error" else None,
+                "repair_errors": res.errors if res else None,
+                "plan": plan.model_dump(mode="json", exclude_defaults=True),
                 "completion_tokens": res.completion_tokens if res else None,
             }
         )
