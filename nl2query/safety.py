@@ -85,14 +85,16 @@ def _latin_deleet(t: str) -> str:
 
 
 class _P:
-    """A regex that also matches with katakana and hiragana folded together (消シテ = 消して)."""
+    """A regex matched with katakana folded to hiragana on both sides (消シテ = 消して)."""
 
     def __init__(self, pattern: str) -> None:
-        self.rx = re.compile(pattern)
-        self.rx_h = re.compile(jaconv.kata2hira(pattern))
+        self.pattern = jaconv.kata2hira(pattern)
+        self._rx: re.Pattern[str] | None = None  # compiled on first use
 
     def search(self, text: str) -> re.Match[str] | None:
-        return self.rx.search(text) or self.rx_h.search(jaconv.kata2hira(text))
+        if self._rx is None:
+            self._rx = re.compile(self.pattern)
+        return self._rx.search(jaconv.kata2hira(text))
 
 
 # Requests to act: verb stems of writing/acting + an imperative/request ending.
