@@ -12,7 +12,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from ehr_bridge.store.errors import Gone, NotFound, VersionConflict
 from ehr_bridge.store.fhirtime import instant_text, now_utc
@@ -92,12 +103,18 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(n) for n in names)})"
     driver = conn.connection.driver_connection
     assert driver is not None
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
     if dialect == "postgresql":
         with driver.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
             for row in rows:
-                copy.write_row([row.get(n, defaults.get(n)) for n in names])
+                copy.write_row(list(map(row.get, names)))
         return
-    values = [[_sqlite_value(row.get(n, defaults.get(n))) for n in names] for row in rows]
+    values = [list(map(row.get, names)) for row in rows]
+    for i, c in enumerate(columns):  # only DATETIME columns need converting
+        if isinstance(c.type, DateTime | Date):
+            for v in values:
+                v[i] = _sqlite_value(v[i])
     placeholders = ", ".join("?" for _ in names)
     driver.executemany(f"INSERT INTO {target} VALUES ({placeholders})", values)  # type: ignore[attr-defined]
 

@@ -30,10 +30,14 @@ from sqlalchemy.engine import Connection
 from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
 from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
+from ehr_bridge.store.repository import bulk_insert
 from ehr_bridge.store.tables import resource_table
 from ehr_bridge.sync.tables import cursor_table, folder_table, quarantine_table, record_table
 
 log = logging.getLogger("ehr_bridge.sync")
+
+_IN = 500  # keys per IN-list
+_KNOWN_MAX = 50_000  # bound of SyncLoop._known
 
 
 def _now() -> datetime:
@@ -81,6 +85,7 @@ class _Batch:
     kept_refs: dict[str, set[str]] = field(default_factory=dict)
     checkpoints: dict[str, str] = field(default_factory=dict)
     cursor: str = ""
+    stored_keys: set[str] = field(default_factory=set)  # keys with a sync_record row now
 
 
 class SyncLoop:
@@ -101,6 +106,8 @@ class SyncLoop:
         self.validate = validate
         self.batch_size = batch_size
         self.clock = clock
+        # (type, id) known to exist: spares the lookup of ``if_absent`` resources. Bounded (a
+        # cache of recent keys, cleared when full) so memory stays flat as the source grows.
         self._known: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ public
@@ -169,7 +176,7 @@ class SyncLoop:
 
     def _process_chunk(self, chunk: list[Any], report: SyncReport) -> None:
         states = self._states(list({r.key for r in chunk if isinstance(r, SourceRecord)}))
-        b = _Batch()
+        b = _Batch(stored_keys=set(states))
         for rec in chunk:
             if isinstance(rec, Checkpoint):
                 b.checkpoints[rec.folder] = rec.signature
@@ -270,6 +277,8 @@ class SyncLoop:
                 report.created += stats.created
                 report.updated += stats.updated
                 report.unchanged += stats.unchanged
+            if len(self._known) > _KNOWN_MAX:
+                self._known.clear()
             self._known.update(b.upserts)
             self._known.update(absent)
             self._write_states(conn, b, now)
@@ -282,27 +291,25 @@ class SyncLoop:
     def _save_checkpoints(self, conn: Connection, cps: dict[str, str], now: datetime) -> None:
         t = folder_table
         keys = list(cps)
-        for i in range(0, len(keys), 500):
+        for i in range(0, len(keys), _IN):
             conn.execute(
                 t.delete().where(
                     t.c.connector == self.name,
                     t.c.scope == self.scope,
-                    t.c.folder.in_(keys[i : i + 500]),
+                    t.c.folder.in_(keys[i : i + _IN]),
                 )
             )
-        conn.execute(
-            t.insert(),
-            [
-                {
-                    "connector": self.name,
-                    "scope": self.scope,
-                    "folder": k,
-                    "signature": v,
-                    "updated_at": now,
-                }  # fmt: skip
-                for k, v in cps.items()
-            ],
-        )
+        rows = [
+            {
+                "connector": self.name,
+                "scope": self.scope,
+                "folder": k,
+                "signature": v,
+                "updated_at": now,
+            }  # fmt: skip
+            for k, v in cps.items()
+        ]
+        bulk_insert(conn, t, rows)
 
     def folder_signatures(self, folders: list[str]) -> dict[str, str]:
         """Stored signatures of ``folders`` (those with none are absent)."""
@@ -340,13 +347,15 @@ class SyncLoop:
         return [k for k in keys if k not in found]
 
     def _write_states(self, conn: Connection, b: _Batch, now: datetime) -> None:
+        """Replace the record-state rows: one DELETE per 500 keys that had a row when the
+        batch was read (none on a first ingest), one bulk insert of the new rows."""
         t = record_table
         if not b.states:
             return
-        keys = list(b.states)
-        for i in range(0, len(keys), 500):
+        gone = [k for k in b.states if k in b.stored_keys]
+        for i in range(0, len(gone), _IN):
             conn.execute(
-                t.delete().where(t.c.connector == self.name, t.c.record_key.in_(keys[i : i + 500]))
+                t.delete().where(t.c.connector == self.name, t.c.record_key.in_(gone[i : i + _IN]))
             )
         rows = [
             {
@@ -360,50 +369,67 @@ class SyncLoop:
             for k, v in b.states.items()
             if v is not None
         ]
-        if rows:
-            conn.execute(t.insert(), rows)
+        bulk_insert(conn, t, rows)
 
     def _write_quarantine(self, conn: Connection, b: _Batch, now: datetime) -> None:
+        """Resolve the open entries of records that now convert (except the elements they
+        still quarantine) and add/refresh the new entries: one SELECT per 500 record keys,
+        then one UPDATE per 500 resolved entries; a refreshed entry (seen again) is one UPDATE
+        each, new entries one insert."""
         q = quarantine_table
-        open_ = and_(q.c.connector == self.name, q.c.resolved.is_(False))
-        for key in b.resolved_keys:
-            kept = b.kept_refs.get(key, set())
-            stmt = update(q).where(open_, q.c.record_key == key)
-            if kept:
-                stmt = stmt.where(q.c.source_ref.not_in(kept))
-            conn.execute(stmt.values(resolved=True, last_seen=now))
-        for e in b.quarantine:
-            existing = conn.execute(
-                select(q.c.id, q.c.attempts).where(
-                    open_, q.c.source_ref == e.source_ref, q.c.record_key == e.record_key
+        keys = list(b.resolved_keys | {e.record_key for e in b.quarantine})
+        open_: dict[tuple[str, str], tuple[int, int]] = {}  # (key, ref) -> (id, attempts)
+        resolve: list[int] = []
+        for i in range(0, len(keys), _IN):
+            rows = conn.execute(
+                select(q.c.id, q.c.record_key, q.c.source_ref, q.c.attempts).where(
+                    q.c.connector == self.name,
+                    q.c.resolved.is_(False),
+                    q.c.record_key.in_(keys[i : i + _IN]),
                 )
-            ).first()
-            if existing is not None:
+            )
+            for r in rows:
+                if r.record_key in b.resolved_keys and r.source_ref not in b.kept_refs.get(
+                    r.record_key, ()
+                ):
+                    resolve.append(r.id)
+                else:
+                    open_.setdefault((r.record_key, r.source_ref), (r.id, r.attempts))
+        for i in range(0, len(resolve), _IN):
+            conn.execute(
+                update(q)
+                .where(q.c.id.in_(resolve[i : i + _IN]))
+                .values(resolved=True, last_seen=now)
+            )
+        new: dict[tuple[str, str], dict[str, Any]] = {}
+        for e in b.quarantine:
+            k = (e.record_key, e.source_ref)
+            if k in new:
+                row = new[k]
+                row.update(location=e.location[:128], reason=e.reason)
+                row["attempts"] += 1
+            elif k in open_:
+                qid, attempts = open_[k]
+                open_[k] = (qid, attempts + 1)
                 conn.execute(
                     update(q)
-                    .where(q.c.id == existing.id)
+                    .where(q.c.id == qid)
                     .values(
                         location=e.location[:128],
                         reason=e.reason,
                         last_seen=now,
-                        attempts=existing.attempts + 1,
-                    )
-                )
-            else:
-                conn.execute(
-                    q.insert().values(
-                        connector=self.name,
-                        scope=self.scope,
-                        record_key=e.record_key,
-                        source_ref=e.source_ref,
-                        location=e.location[:128],
-                        reason=e.reason,
-                        first_seen=now,
-                        last_seen=now,
-                        attempts=1,
-                        resolved=False,
+                        attempts=attempts + 1,
                     )  # fmt: skip
                 )
+            else:
+                new[k] = {
+                    "connector": self.name, "scope": self.scope, "record_key": e.record_key,
+                    "source_ref": e.source_ref, "location": e.location[:128],
+                    "reason": e.reason, "first_seen": now, "last_seen": now, "attempts": 1,
+                    "resolved": False,
+                }  # fmt: skip
+        if new:
+            conn.execute(q.insert(), list(new.values()))
 
     def _save_cursor(self, conn: Connection, cursor: str, now: datetime) -> None:
         t = cursor_table

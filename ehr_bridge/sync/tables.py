@@ -51,6 +51,7 @@ quarantine_table = Table(
     Column("attempts", Integer, nullable=False),
     Column("resolved", Boolean, nullable=False),
     Index("ix_sync_quarantine_source", "connector", "source_ref"),
+    Index("ix_sync_quarantine_key", "connector", "record_key"),
 )
 
 # Incremental sync of storage connectors: per source folder (an SS-MIX2 patient folder), the
