@@ -59,7 +59,7 @@ def decode_message(data: bytes) -> str:
     fields = head_text.split(sep)
     msh18 = fields[17] if len(fields) > 17 else ""
     codec = _codec_for(msh18, data)
-    if codec == "iso2022_jp" and any(b >= 0x80 for b in data):
+    if codec == "iso2022_jp" and not data.isascii():
         raise RecordError(
             "wrong encoding: bytes >= 0x80 in an ISO-2022-JP message (e.g. Shift_JIS)",
             location="MSH-18",

@@ -63,7 +63,15 @@ def ingest_ssmix2(
     ] = None,
     validate: Annotated[
         str | None,
-        typer.Option(help="full | sample | none (default: setting ssmix2_validate)."),
+        typer.Option(
+            help="Checks of converted resources (default: setting ssmix2_validate, 'full'). "
+            "'full': every resource against the FHIR R4 models; about 40 % of the CPU of a "
+            "bulk ingest (benchmarks/RESULTS-ssmix2.md). 'sample': a structural check of every "
+            "resource (ids, references, no empty values) plus full validation of one resource "
+            "in ssmix2_sample_every (by id, so the same ones each run): about 1.5x faster, but "
+            "a converter defect that only some inputs trigger can be stored unnoticed. "
+            "'none': no checks. A failing record is quarantined."
+        ),
     ] = None,
 ) -> None:
     """Ingest an SS-MIX2 storage tree; unconvertible files go to quarantine.

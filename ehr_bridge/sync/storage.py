@@ -54,6 +54,43 @@ def structural_problem(res: dict[str, Any]) -> str:
         return "resourceType: not a resource type this connector writes"
     if not isinstance(res.get("id"), str) or not _ID.match(res["id"]):
         return f"{rtype}.id: not a FHIR id"
+    if _structurally_ok(res):
+        return ""
+    return _first_problem(rtype, res)
+
+
+def _ref_ok(x: str) -> bool:
+    return bool(_REF.match(x)) or x.startswith("#") or x.startswith("urn:")
+
+
+def _structurally_ok(res: dict[str, Any]) -> bool:
+    """The fast path of :func:`structural_problem`: no element paths are built."""
+    stack: list[Any] = [res]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is str:
+            if not v or v.isspace():
+                return False
+        elif t is dict:
+            if not v:
+                return False
+            ref = v.get("reference")
+            if type(ref) is str and not _ref_ok(ref):
+                return False
+            extend(v.values())
+        elif t is list:
+            if not v:
+                return False
+            extend(v)
+        elif t is not int and t is not float and t is not bool:
+            return False
+    return True
+
+
+def _first_problem(rtype: str, res: dict[str, Any]) -> str:
+    """The slow path: walks again building element paths to name the problem."""
     stack: list[tuple[str, Any]] = [(rtype, res)]
     while stack:
         path, v = stack.pop()
@@ -61,11 +98,7 @@ def structural_problem(res: dict[str, Any]) -> str:
             if not v:
                 return f"{path}: empty object"
             for k, x in v.items():
-                if (
-                    k == "reference"
-                    and isinstance(x, str)
-                    and not (_REF.match(x) or x.startswith("#") or x.startswith("urn:"))
-                ):
+                if k == "reference" and isinstance(x, str) and not _ref_ok(x):
                     return f"{path}.reference: not Type/id"
                 stack.append((f"{path}.{k}", x))
         elif isinstance(v, list):
@@ -76,30 +109,39 @@ def structural_problem(res: dict[str, Any]) -> str:
             return f"{path}: empty value"
         elif not isinstance(v, str | int | float | bool):
             return f"{path}: not a JSON value"
-    return ""
+    return ""  # only str/int subclasses tripped the fast path: fine
 
 
-def check_conversion(conv: Conversion, validate: Validate, sample_every: int) -> None:
+def _sampled(res: dict[str, Any], every: int) -> bool:
+    rid = res["id"].replace("-", "")
+    try:
+        return int(rid[:8], 16) % every == 0
+    except ValueError:
+        return True
+
+
+def check_resources(resources: list[dict[str, Any]], validate: Validate, every: int) -> None:
     """Raise :class:`RecordError` for the first resource failing the checks."""
     if validate == "none":
         return
-    for res in [*conv.resources, *conv.if_absent]:
+    for res in resources:
         if validate == "sample":
             p = structural_problem(res)
             if p:
                 raise RecordError(f"structural check failed: {p}", p.split(":", 1)[0])
-            rid = res["id"].replace("-", "")
-            try:
-                sampled = int(rid[:8], 16) % sample_every == 0
-            except ValueError:
-                sampled = True
-            if not sampled:
+            if not _sampled(res, every):
                 continue
         problems = validate_resource(res)
         if problems:
             raise RecordError(
                 f"FHIR validation failed: {problems[0]}", problems[0].split(":", 1)[0]
             )
+
+
+def check_conversion(conv: Conversion, validate: Validate, sample_every: int) -> None:
+    """Raise :class:`RecordError` for the first resource (``if_absent`` ones included)
+    failing the checks."""
+    check_resources([*conv.resources, *conv.if_absent], validate, sample_every)
 
 
 class _Done:
@@ -132,25 +174,66 @@ class _Converted:
         return None
 
 
+def _failed(rec: SourceRecord, exc: Exception) -> _Done:
+    if isinstance(exc, RecordError):
+        return _Done(None, exc.location, exc.reason)
+    # a converter bug quarantines the record; no exception text (it may hold patient data)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+    log.error("record %s: converter raised %s at %s", rec.key, type(exc).__name__, where)
+    return _Done(None, "", f"internal error ({type(exc).__name__})")
+
+
 def convert_record(
     connector: Any, rec: SourceRecord, validate: Validate, every: int
 ) -> SourceRecord:
-    if rec.payload is None:
-        return rec
-    try:
-        conv = connector.convert(rec)
-        check_conversion(conv, validate, every)
-        done = _Done(conv)
-    except RecordError as exc:
-        done = _Done(None, exc.location, exc.reason)
-    except Exception as exc:  # noqa: BLE001 - a converter bug quarantines the record; no text
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
-        log.error("record %s: converter raised %s at %s", rec.key, type(exc).__name__, where)
-        done = _Done(None, "", f"internal error ({type(exc).__name__})")
-    return SourceRecord(rec.key, done, rec.source_ref, rec.cursor, rec.fingerprint)
+    """One record converted and checked (``if_absent`` resources included)."""
+    return convert_group(connector, [rec], validate, every)[0]
+
+
+def convert_group(
+    connector: Any, recs: list[SourceRecord], validate: Validate, every: int
+) -> list[SourceRecord]:
+    """The records of one source folder, converted and checked.
+
+    ``if_absent`` resources (fallback Patients from order messages) whose type/id a record of
+    the same folder produces and which passed the checks are dropped unchecked: the sync loop
+    would never store them (that resource exists or is written in the same stream), so
+    validating them is wasted work (a fifth of all validations in a typical tree)."""
+    done: list[tuple[SourceRecord, Conversion | Exception | None]] = []
+    produced: set[tuple[str, str]] = set()
+    for rec in recs:
+        if rec.payload is None:
+            done.append((rec, None))
+            continue
+        try:
+            conv = connector.convert(rec)
+            check_resources(conv.resources, validate, every)
+            produced.update((r["resourceType"], r["id"]) for r in conv.resources)
+            done.append((rec, conv))
+        except Exception as exc:  # noqa: BLE001 - quarantined by _failed
+            done.append((rec, exc))
+    out: list[SourceRecord] = []
+    for rec, result in done:
+        if result is None:
+            out.append(rec)
+            continue
+        if isinstance(result, Conversion):
+            fallbacks = [
+                r for r in result.if_absent if (r["resourceType"], r["id"]) not in produced
+            ]
+            try:
+                check_resources(fallbacks, validate, every)
+                result.if_absent = fallbacks
+                item = _Done(result)
+            except RecordError as exc:
+                item = _failed(rec, exc)
+        else:
+            item = _failed(rec, result)
+        out.append(SourceRecord(rec.key, item, rec.source_ref, rec.cursor, rec.fingerprint))
+    return out
 
 
 def convert_folders(
@@ -161,8 +244,8 @@ def convert_folders(
     out: list[SourceRecord | Checkpoint] = []
     for path, sig in folders:
         pdir = Path(path)
-        for rec in connector.patient_records(pdir):
-            out.append(convert_record(connector, rec, validate, every))
+        out.extend(convert_group(connector, list(connector.patient_records(pdir)), validate,
+                                 every))  # fmt: skip
         out.append(Checkpoint(connector.folder_key(pdir), sig))
     return out
 
