@@ -19,6 +19,7 @@ the same files, timed alone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -54,22 +55,69 @@ def _fresh_db(url: str, tmp: Path) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the worker processes)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def _db_cpu(store) -> dict[int, float]:  # type: ignore[no-untyped-def]
+    """CPU seconds of the PostgreSQL server processes serving this database (same host, read
+    from /proc; empty for SQLite, whose work is in this process)."""
+    if store.engine.dialect.name != "postgresql":
+        return {}
+    from sqlalchemy import text
+
+    with store.engine.connect() as c:
+        pids = [r[0] for r in c.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))]  # fmt: skip
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(f[11]) + int(f[12])) / tick
+    return out
+
+
 def _files(root: Path) -> list[Path]:
     return [Path(d) / f for d, _, fs in os.walk(root) for f in fs]
 
 
-def hl7apy_rate(root: Path, n: int) -> tuple[float, int]:
+def _convert_quietly(b: bytes) -> None:
+    from connectors._sdk.errors import RecordError
+    from connectors.ssmix2.convert import convert_message
+
+    with contextlib.suppress(RecordError):
+        convert_message(b)
+
+
+def parse_rates(root: Path, n: int) -> dict:
+    """hl7apy's parse alone vs our decode+parse and decode+parse+convert, on the same sample
+    of files (CPU time of this process, so other machine load does not count; wall too)."""
     from hl7apy.parser import parse_message
+
+    from connectors.ssmix2.hl7 import decode_message
+    from connectors.ssmix2.hl7 import parse_message as our_parse
 
     files = sorted(_files(root))
     random.Random(1).shuffle(files)
-    sample = files[:n]
-    t0 = time.perf_counter()
-    for p in sample:
-        text = p.read_bytes().rstrip(b"\x1c\r\n").decode("iso2022_jp")
-        parse_message(text, find_groups=False)
-    dt = time.perf_counter() - t0
-    return len(sample) / dt, len(sample)
+    sample = [p.read_bytes() for p in files[:n]]
+    out = {"n": len(sample)}
+    for name, fn in (
+        ("hl7apy", lambda b: parse_message(b.rstrip(b"\x1c\r\n").decode("iso2022_jp"),
+                                           find_groups=False)),
+        ("ours_parse", lambda b: our_parse(decode_message(b))),
+        ("ours_convert", _convert_quietly),
+    ):  # fmt: skip
+        c0, t0 = time.process_time(), time.perf_counter()
+        for b in sample:
+            fn(b)
+        c, t = time.process_time() - c0, time.perf_counter() - t0
+        out[name] = {"per_cpu_s": round(len(sample) / c, 1), "wall_rate": round(len(sample) / t, 1)}
+    return out
 
 
 def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n: int) -> dict:
@@ -90,13 +138,19 @@ def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n
             new_files = generate(root, (patients - done_patients) * MESSAGES_PER_PATIENT,
                                  start=done_patients)  # fmt: skip
             done_patients = patients
-            t0 = time.perf_counter()
+            d0, load0 = _db_cpu(store), os.getloadavg()[0]
+            c0, t0 = _cpu(), time.perf_counter()
             rep = sync_storage(store, conn, scope=str(root), workers=workers, validate=validate)  # type: ignore[arg-type]
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, _cpu() - c0
+            d1 = _db_cpu(store)
+            db_cpu = sum(v - d0.get(pid, 0.0) for pid, v in d1.items())
             cores = min(os.cpu_count() or 1, workers + 1)
             stages.append({
                 "tree": sum(1 for _ in _files(root)), "new": new_files, "s": round(dt, 1),
                 "rate": round(new_files / dt), "per_core": round(new_files / dt / cores),
+                "cpu_s": round(cpu, 1), "db_cpu_s": round(db_cpu, 1),
+                "per_cpu_s": round(new_files / (cpu + db_cpu)),
+                "load": f"{load0:.1f}-{os.getloadavg()[0]:.1f}",
                 "cores": cores, "records": rep.records, "quarantined": rep.quarantined,
                 "resources": rep.created, "folders_read": rep.folders_read,  # type: ignore[attr-defined]
                 "rss_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -109,8 +163,7 @@ def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n
                  "folders_read": rep.folders_read}  # type: ignore[attr-defined]  # fmt: skip
         out = {"db": db.split("://")[0].split("+")[0], "stages": stages, "rerun": rerun}
         if hl7apy_n:
-            rate, n = hl7apy_rate(root, hl7apy_n)
-            out["hl7apy"] = {"rate": round(rate, 1), "n": n}
+            out["parse"] = parse_rates(root, hl7apy_n)
         store.engine.dispose()
         return out
     finally:
@@ -131,12 +184,14 @@ def run_modes(size: int, modes: list[str]) -> list[dict]:
             validate, w = m.split(":")
             store = open_store(f"sqlite:///{tmp / f'm{i}.db'}")
             conn = SSMix2Connector(SSMix2Config(root=str(root), facility_code="1312345670"))
-            t0 = time.perf_counter()
+            c0, t0, load0 = _cpu(), time.perf_counter(), os.getloadavg()[0]
             sync_storage(store, conn, scope=str(root), workers=int(w), validate=validate)  # type: ignore[arg-type]
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, _cpu() - c0
             cores = min(os.cpu_count() or 1, int(w) + 1) if int(w) else 1
             out.append({"validate": validate, "workers": int(w), "rate": round(n / dt),
-                        "per_core": round(n / dt / cores), "cores": cores})  # fmt: skip
+                        "per_core": round(n / dt / cores), "cores": cores,
+                        "per_cpu_s": round(n / cpu), "ms_cpu": round(cpu / n * 1000, 2),
+                        "load": f"{load0:.1f}-{os.getloadavg()[0]:.1f}"})  # fmt: skip
             print(json.dumps(out[-1]), file=sys.stderr, flush=True)
             store.engine.dispose()
     finally:
@@ -145,29 +200,47 @@ def run_modes(size: int, modes: list[str]) -> list[dict]:
 
 
 def table(results: list[dict], modes: list[dict]) -> str:
-    lines = ["| backend | tree (files) | new msgs | s | msgs/s | msgs/s/core (cores) | "
-             "peak RSS main / workers MB | folders read |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| backend | tree (files) | new msgs | s | msgs/s (wall) | msgs/s per core, wall "
+             "(cores) | msgs per CPU-second (client + DB server) | peak RSS main / workers MB "
+             "| folders read | load avg (start-end) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in results:
         for s in r["stages"]:
             lines.append(f"| {r['db']} | {s['tree']:,} | {s['new']:,} | {s['s']} | {s['rate']:,} | "
-                         f"{s['per_core']:,} ({s['cores']}) | {s['rss_main_mb']} / "
-                         f"{s['rss_worker_mb']} | {s['folders_read']:,} |")  # fmt: skip
+                         f"{s['per_core']:,} ({s['cores']}) | {s['per_cpu_s']:,} "
+                         f"({s['cpu_s']} + {s['db_cpu_s']} s) | {s['rss_main_mb']} / "
+                         f"{s['rss_worker_mb']} | {s['folders_read']:,} | {s['load']} |")  # fmt: skip
+        tot_new = sum(s["new"] for s in r["stages"])
+        tot_s = sum(s["s"] for s in r["stages"])
+        tot_cpu = sum(s["cpu_s"] + s["db_cpu_s"] for s in r["stages"])
+        lines.append(f"| **{r['db']} all stages** | {r['stages'][-1]['tree']:,} | {tot_new:,} | "
+                     f"{tot_s:.0f} | {tot_new / tot_s:,.0f} | {tot_new / tot_s / r['stages'][0]['cores']:,.0f} "
+                     f"({r['stages'][0]['cores']}) | {tot_new / tot_cpu:,.0f} | – | – | – |")  # fmt: skip
         rr = r["rerun"]
         lines.append(f"| {r['db']} re-run, nothing changed | {r['stages'][-1]['tree']:,} | 0 | "
-                     f"{rr['s']} | – | – | – | {rr['folders_read']} |")  # fmt: skip
-        if "hl7apy" in r:
-            h = r["hl7apy"]
-            lines.append(f"| hl7apy parse alone ({h['n']:,}-file sample of the same tree) | – | "
-                         f"{h['n']:,} | – | {h['rate']} | {h['rate']} (1) | – | – |")  # fmt: skip
+                     f"{rr['s']} | – | – | – | – | {rr['folders_read']} | – |")  # fmt: skip
+    for r in results:
+        if "parse" in r:
+            p = r["parse"]
+            for name, label in (("hl7apy", "hl7apy `parse_message` alone"),
+                                ("ours_parse", "ehr-bridge decode + segment split alone (fields "
+                                 "are split lazily)"),
+                                ("ours_convert", "ehr-bridge decode + parse + convert to FHIR "
+                                 "(no checks, no store)")):  # fmt: skip
+                lines.append(f"| {label} ({p['n']:,}-file sample of the same tree) | – | "
+                             f"{p['n']:,} | – | {p[name]['wall_rate']:,} | "
+                             f"{p[name]['wall_rate']:,} (1) | {p[name]['per_cpu_s']:,} | – | – | – |")  # fmt: skip
     if modes:
         lines += [
             "",
-            "| check mode | workers | msgs/s | msgs/s/core (cores) |",
-            "|---|---|---|---|",
+            "| check mode (SQLite, same 10k tree) | workers | msgs/s (wall) | msgs/s per core, "
+            "wall (cores) | msgs per CPU-second | CPU ms per msg | load avg |",
+            "|---|---|---|---|---|---|---|",
         ]
         for m in modes:
             lines.append(f"| {m['validate']} | {m['workers']} | {m['rate']:,} | "
-                         f"{m['per_core']:,} ({m['cores']}) |")  # fmt: skip
+                         f"{m['per_core']:,} ({m['cores']}) | {m['per_cpu_s']:,} | "
+                         f"{m['ms_cpu']} | {m['load']} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -177,7 +250,7 @@ def main() -> None:
     ap.add_argument("--db", action="append", default=[])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--validate", default="sample", choices=["full", "sample", "none"])
-    ap.add_argument("--hl7apy", type=int, default=500, help="files in hl7apy's sample")
+    ap.add_argument("--hl7apy", type=int, default=2000, help="files in hl7apy's sample")
     ap.add_argument("--modes", default="", help="e.g. full:0,full:2,sample:2,none:2")
     ap.add_argument("--modes-size", type=int, default=10000)
     ap.add_argument("--results", type=Path)
@@ -201,6 +274,8 @@ def main() -> None:
                 f"--workers {a.workers} --validate {a.validate}` on {os.cpu_count()} CPU cores, "
                 f"{time.strftime('%Y-%m-%d')}.\n\n")  # fmt: skip
         a.results.write_text(head + md + "\n", "utf-8")
+    Path(os.environ.get("SSMIX2_BENCH_JSON", os.devnull)).write_text(
+        json.dumps({"results": results, "modes": modes}), "utf-8")  # fmt: skip
 
 
 if __name__ == "__main__":
