@@ -7,6 +7,7 @@ from typing import Any
 
 from ehr_bridge.jobs.registry import JobSpec, register
 
+
 def tables_dir(settings: Any) -> str:
     """Code-book tables directory (setting ``jlac_tables_dir``)."""
     return str(settings.jlac_tables_dir)

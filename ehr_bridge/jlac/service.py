@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from ehr_bridge.jlac.tables import decision_table, master_row_table, master_table, result_table
+from mappings.code_systems import JLAC10, JLAC11
 from mappings.jlac.codes import Jlac10Code, Jlac11Code, JlacCodeError
 from mappings.jlac.mapper import MapInput, Mapper
 from mappings.jlac.review import Decision, apply_decisions
@@ -26,8 +27,8 @@ from mappings.jlac.tables import Tables, load_tables
 log = logging.getLogger("ehr_bridge.jlac")
 
 LOCAL_SYSTEM_BASE = "urn:ehr-bridge:jlac-master:"
-JLAC10_SYSTEM = "http://medis.or.jp/CodeSystem/master-JLAC10-17digits"
-JLAC11_SYSTEM = "http://jpfhir.jp/fhir/clins/CodeSystem/JLAC11"
+JLAC10_SYSTEM = JLAC10
+JLAC11_SYSTEM = JLAC11
 
 
 class JlacServiceError(ValueError):
@@ -354,18 +355,3 @@ def export_conceptmap(db_url: str, master_id: int) -> dict[str, Any]:
     cm = conceptmap(store.engine, master_id)
     store.upsert_many([cm])
     return store.read("ConceptMap", cm["id"]) or cm
-
-
-def apply_to_observation(obs: dict[str, Any], mapping: dict[str, tuple[str, str]]) -> bool:
-    """Add JLAC10 (and JLAC11) codings to an Observation that carries only local codes."""
-    codings = obs.get("code", {}).get("coding", [])
-    if any(c.get("system") == JLAC10_SYSTEM for c in codings):
-        return False
-    for c in list(codings):
-        hit = mapping.get(str(c.get("code", "")))
-        if hit and hit[0]:
-            codings.append({"system": JLAC10_SYSTEM, "code": hit[0]})
-            if hit[1]:
-                codings.append({"system": JLAC11_SYSTEM, "code": hit[1]})
-            return True
-    return False

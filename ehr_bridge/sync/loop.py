@@ -58,6 +58,7 @@ class SyncReport:
     warnings: int = 0
     folders_seen: int = 0  # storage sync: folders walked / read (changed)
     folders_read: int = 0
+    jlac_applied: int = 0  # Observations given the JLAC codes of their local lab code
     quarantined_refs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +110,11 @@ class SyncLoop:
         # (type, id) known to exist: spares the lookup of ``if_absent`` resources. Bounded (a
         # cache of recent keys, cleared when full) so memory stays flat as the source grows.
         self._known: set[tuple[str, str]] = set()
+        # JLAC codes of the hospital's mapped lab master, added to Observations that carry only
+        # local lab codes (ehr_bridge.jlac.apply).
+        from ehr_bridge.jlac.apply import LabCodeEnricher
+
+        self._enrich = LabCodeEnricher(store.engine)
 
     # ------------------------------------------------------------------ public
     def run(self, since: str | None = None) -> SyncReport:
@@ -272,6 +278,7 @@ class SyncLoop:
                 self._known.discard((rtype, rid))
             absent = self._missing(conn, [k for k in b.if_absent if k not in b.upserts])
             resources = list(b.upserts.values()) + [b.if_absent[k] for k in absent]
+            report.jlac_applied += self._enrich(resources)
             if resources:
                 stats = self.store.upsert_many(resources, conn=conn)
                 report.created += stats.created

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from ehr_bridge.config import load_settings
 from ehr_bridge.jlac import service
+from ehr_bridge.jlac.apply import apply_to_observation
 from ehr_bridge.jobs.registry import JobSpec, register
 from ehr_bridge.jobs.runner import acquire, history, run_job
 from ehr_bridge.jobs.tables import locks_table, runs_table
@@ -51,7 +52,7 @@ def test_submit_map_decide_conceptmap(db_url: str) -> None:
     assert elems["L1"]["target"][0]["code"] == "3B035000002327201"
     assert elems["L3"]["target"][0]["equivalence"] == "unmatched"
     obs = {"resourceType": "Observation", "code": {"coding": [{"system": "local", "code": "L1"}]}}
-    assert service.apply_to_observation(obs, {"L1": ("3B035000002327201", "")})
+    assert apply_to_observation(obs, {"L1": ("3B035000002327201", "")})
     assert obs["code"]["coding"][-1]["code"] == "3B035000002327201"
 
 
