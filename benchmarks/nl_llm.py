@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(secs, 2),
                 "attempts": res.attempts if res else None,
                 "llm_error": err.code if err else None,
+                "llm_error_detail": err.detail if err else None,
                 "error": pred.get("text") if pred.get("status") == "error" else None,
                 "repair_errors": res.errors if res else None,
                 "plan": plan.model_dump(mode="json", exclude_defaults=True),
