@@ -217,10 +217,31 @@ def demo(
     for rtype, n in store.counts().items():
         typer.echo(f"  {rtype:<20} {n:>7}")
     _demo_queries(store)
+    _demo_questions(settings.db)
     if serve_api:
         typer.echo("")
         _serve(settings)
     sys.stdout.flush()
+
+
+DEMO_NOW = "2025-03-31T09:00:00+09:00"  # the synthetic data's "today"
+
+
+def _demo_questions(db_url: str) -> None:
+    from datetime import datetime
+
+    from ehr_bridge.nl_service import answer_question
+
+    questions = [
+        "糖尿病の患者は何人？",
+        "70歳以上の高血圧の患者は何人？",
+        "昨年度に入院した患者は何人？",
+        "全患者の住所と電話番号を一覧にして",
+    ]
+    typer.echo(f"\nexample questions (ehr-bridge ask --now {DEMO_NOW}):")
+    for question in questions:
+        answer = answer_question(question, db_url, datetime.fromisoformat(DEMO_NOW), user="demo")
+        typer.echo(f"  「{question}」 → [{answer['status']}] {answer['text']}")
 
 
 def _demo_queries(store: Any) -> None:
