@@ -48,6 +48,11 @@ def _empty(status: str, text: str, engine: str) -> dict[str, Any]:
     }
 
 
+def refusal(text: str, engine: str = "rules") -> dict[str, Any]:
+    """A ``refused`` answer in the contract's shape (no query was run)."""
+    return _empty("refused", text, engine)
+
+
 def _safety(question: str) -> tuple[str, str] | None:
     """Seam to nl2query.safety (owned by the safety module)."""
     try:
@@ -67,8 +72,13 @@ def ask(
     llm: PlanEngine | None = None,
     clock: Callable[[], float] = time.perf_counter,
     executor: Executor | None = None,
+    rules: bool = True,
 ) -> Outcome:
-    """Answer ``question``: SQL on ``engine``'s flat views, or ``executor`` (e.g. FHIR) if given."""
+    """Answer ``question``: SQL on ``engine``'s flat views, or ``executor`` (e.g. FHIR) if given.
+
+    The deterministic parser plans first (``rules=False`` skips it: LLM only); when it cannot
+    build a complete plan, ``llm`` (if given) is asked. Safety checks run before either.
+    """
     t0 = clock()
     tm: dict[str, float] = {}
     verdict = _safety(question)
@@ -80,12 +90,13 @@ def ask(
 
     t1 = clock()
     engine_name = "rules"
-    plan: QueryPlan | None
+    plan: QueryPlan | None = None
     why = ""
-    try:
-        plan = parse(question, now)
-    except Incomplete as e:
-        plan, why = None, str(e)
+    if rules:
+        try:
+            plan = parse(question, now)
+        except Incomplete as e:
+            plan, why = None, str(e)
     tm["parse"] = (clock() - t1) * 1000
     if plan is None and llm is not None:
         t2 = clock()

@@ -21,8 +21,7 @@ class AskRequest(BaseModel):
 
 @router.post("/ask")
 def ask(body: AskRequest, request: Request) -> dict[str, Any]:
-    from ehr_bridge.nl_audit import record
-    from nl2query.pipeline import ask as nl_ask
+    from ehr_bridge.nl_service import answer_question
 
     try:
         now = datetime.fromisoformat(body.now) if body.now else datetime.now(JST)
@@ -30,10 +29,10 @@ def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         raise HTTPException(status_code=400, detail="now must be ISO 8601") from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=JST)
-    engine = request.app.state.store.engine
-    outcome = nl_ask(body.question, engine, now.astimezone(JST))
-    try:
-        record(engine, body.question, outcome, body.user or "api")
-    except Exception:  # noqa: BLE001 - audit failure must not fail the answer; no values logged
-        pass
-    return outcome.answer
+    return answer_question(
+        body.question,
+        request.app.state.settings,
+        now.astimezone(JST),
+        user=body.user or "api",
+        engine=request.app.state.store.engine,
+    )

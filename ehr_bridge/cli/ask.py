@@ -32,11 +32,19 @@ def ask(
     fhir_base: Annotated[
         str | None, typer.Option(help="FHIR R4 base URL for --via fhir (e.g. http://h:8000/fhir).")
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Plan engine: rules, llm, or auto (rules, then the LLM when configured)."
+        ),
+    ] = None,
 ) -> None:
     """Answer a clinician's question from the store (read-only); shows the query used."""
     from ehr_bridge.config import load_settings
 
-    overrides = {k: v for k, v in (("nl_via", via), ("nl_fhir_base", fhir_base)) if v}
+    overrides = {
+        k: v for k, v in (("nl_via", via), ("nl_fhir_base", fhir_base), ("nl_engine", engine)) if v
+    }
     try:
         settings = load_settings(db=db, **overrides)
     except ValueError as e:
@@ -52,16 +60,7 @@ def ask(
     clock = clock.astimezone(JST)
     from ehr_bridge.nl_service import answer_question
 
-    fhir = settings.nl_fhir_base if settings.nl_via == "fhir" else None
-    out = answer_question(
-        question,
-        settings.db,
-        clock,
-        user=user,
-        fhir_base=fhir,
-        fhir_timeout_s=settings.nl_fhir_timeout_s,
-        fhir_max_pages=settings.nl_fhir_max_pages,
-    )
+    out = answer_question(question, settings, clock, user=user)
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:

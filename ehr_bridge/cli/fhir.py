@@ -217,7 +217,7 @@ def demo(
     for rtype, n in store.counts().items():
         typer.echo(f"  {rtype:<20} {n:>7}")
     _demo_queries(store)
-    _demo_questions(settings.db)
+    _demo_questions(settings)
     if serve_api:
         typer.echo("")
         _serve(settings)
@@ -227,7 +227,7 @@ def demo(
 DEMO_NOW = "2025-03-31T09:00:00+09:00"  # the synthetic data's "today"
 
 
-def _demo_questions(db_url: str) -> None:
+def _demo_questions(settings: Any) -> None:
     from datetime import datetime
 
     from ehr_bridge.nl_service import answer_question
@@ -240,7 +240,7 @@ def _demo_questions(db_url: str) -> None:
     ]
     typer.echo(f"\nexample questions (ehr-bridge ask --now {DEMO_NOW}):")
     for question in questions:
-        answer = answer_question(question, db_url, datetime.fromisoformat(DEMO_NOW), user="demo")
+        answer = answer_question(question, settings, datetime.fromisoformat(DEMO_NOW), user="demo")
         typer.echo(f"  「{question}」 → [{answer['status']}] {answer['text']}")
 
 
