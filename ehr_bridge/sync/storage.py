@@ -26,9 +26,11 @@ any check quarantines its record, as before.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -252,6 +254,25 @@ def convert_folders(
 
 _WORKER: dict[str, Any] = {}
 
+# Bulk conversion allocates millions of small dicts/lists that reference counting frees. With
+# the default thresholds (700, 10, 10) the cyclic collector runs every 700 allocations and
+# rescans the whole long-lived heap (models, SQLAlchemy, ...) every 70,000: measured 16 % of
+# convert+validate and 85 % of unpickling the workers' results. Collect rarely instead.
+_GC_THRESHOLD = (50_000, 20, 20)
+
+
+@contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Freeze the heap that exists and collect rarely for the duration; restored after."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
 
 def _worker_convert(
     cls_path: str, cfg_json: str, folders: list[tuple[str, str]], validate: Validate, every: int
@@ -266,6 +287,8 @@ def _worker_convert(
         connector = cls(cls.Config.model_validate_json(cfg_json))
         _WORKER.clear()
         _WORKER[key] = connector
+        gc.freeze()  # a worker process does nothing else (see bulk_gc)
+        gc.set_threshold(*_GC_THRESHOLD)
     return convert_folders(connector, folders, validate, every)
 
 
@@ -337,7 +360,8 @@ def sync_storage(
                 for f in pending:
                     f.cancel()
 
-    report = loop.process(pooled() if workers > 0 else inline())
+    with bulk_gc():
+        report = loop.process(pooled() if workers > 0 else inline())
     report.folders_seen = seen
     report.folders_read = read
     return report
