@@ -107,6 +107,13 @@ def db_size(store: FhirStore, backend: str, url: str) -> str:
 
 
 def do_import(store: FhirStore, folder: Path, limit: int) -> tuple[int, float]:
+    from ehr_bridge.bulk import bulk_gc
+
+    with bulk_gc():
+        return _import(store, folder, limit)
+
+
+def _import(store: FhirStore, folder: Path, limit: int) -> tuple[int, float]:
     n = 0
     batch: list[dict[str, Any]] = []
     t0 = time.perf_counter()

@@ -103,7 +103,9 @@ def load_paths(
     counts: dict[str, dict[str, int]] = {"_all": {"created": 0, "updated": 0, "unchanged": 0}}
     total_bytes = sum(f.stat().st_size for f in files if f.exists())
     workers = 1 if validate and (os.cpu_count() or 1) > 1 and total_bytes > _PARALLEL_BYTES else 0
-    with progress() as bar:
+    from ehr_bridge.bulk import bulk_gc
+
+    with progress() as bar, bulk_gc():
         task = bar.add_task("importing", total=total_bytes)
         for nbytes, chunk in read_resource_chunks(
             files, problems, validate=validate, workers=workers
