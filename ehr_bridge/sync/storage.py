@@ -30,13 +30,13 @@ import gc
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
 from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
+from ehr_bridge.bulk import GC_THRESHOLD, bulk_gc
 from ehr_bridge.sync.loop import SyncLoop, SyncReport
 
 log = logging.getLogger("ehr_bridge.sync")
@@ -254,25 +254,6 @@ def convert_folders(
 
 _WORKER: dict[str, Any] = {}
 
-# Bulk conversion allocates millions of small dicts/lists that reference counting frees. With
-# the default thresholds (700, 10, 10) the cyclic collector runs every 700 allocations and
-# rescans the whole long-lived heap (models, SQLAlchemy, ...) every 70,000: measured 16 % of
-# convert+validate and 85 % of unpickling the workers' results. Collect rarely instead.
-_GC_THRESHOLD = (50_000, 20, 20)
-
-
-@contextmanager
-def bulk_gc() -> Iterator[None]:
-    """Freeze the heap that exists and collect rarely for the duration; restored after."""
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
 
 def _worker_convert(
     cls_path: str, cfg_json: str, folders: list[tuple[str, str]], validate: Validate, every: int
@@ -287,8 +268,8 @@ def _worker_convert(
         connector = cls(cls.Config.model_validate_json(cfg_json))
         _WORKER.clear()
         _WORKER[key] = connector
-        gc.freeze()  # a worker process does nothing else (see bulk_gc)
-        gc.set_threshold(*_GC_THRESHOLD)
+        gc.freeze()  # a worker process does nothing else (see ehr_bridge.bulk)
+        gc.set_threshold(*GC_THRESHOLD)
     return convert_folders(connector, folders, validate, every)
 
 
