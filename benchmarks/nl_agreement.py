@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,20 +24,6 @@ def comparable(ans: dict[str, Any]) -> dict[str, Any]:
     return {k: ans.get(k) for k in FIELDS}
 
 
-def serve(app: Any) -> tuple[str, Any, threading.Thread]:
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    while not server.started:
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, th
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("questions", type=Path)
@@ -51,6 +34,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from ehr_bridge.api.app import create_app
+    from ehr_bridge.api.background import serve_in_thread
     from ehr_bridge.config import load_settings
     from ehr_bridge.store import open_store
     from nl2query.execute_fhir import FhirExecutor
@@ -60,12 +44,12 @@ def main() -> None:
     if not a.skip_import:
         for f in sorted(a.data.glob("*.ndjson")):
             store.upsert_many(json.loads(ln) for ln in f.open(encoding="utf-8") if ln.strip())
-    base, server, th = serve(create_app(load_settings(db=a.db), store=store))
-    fx = FhirExecutor(base + "/fhir", timeout_s=30)
     items = [json.loads(ln) for ln in a.questions.open(encoding="utf-8") if ln.strip()]
     same = answered = 0
     diffs = []
-    try:
+    app = create_app(load_settings(db=a.db), store=store)
+    with serve_in_thread(app) as base:
+        fx = FhirExecutor(base + "/fhir", timeout_s=30)
         for it in items:
             q = it["question"]
             s = ask(q, store.engine, NOW).answer
@@ -75,10 +59,7 @@ def main() -> None:
                 same += 1
             else:
                 diffs.append((it.get("id"), q, comparable(s), comparable(f), f["query"]["fhir"]))
-    finally:
         fx.close()
-        server.should_exit = True
-        th.join(timeout=10)
     print(f"{a.questions.name}: {same}/{len(items)} identical answers ({answered} answered by SQL)")
     for d in diffs if a.v else diffs[:5]:
         print(json.dumps(d, ensure_ascii=False)[:1500])

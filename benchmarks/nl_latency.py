@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -34,32 +32,18 @@ def _stats(total: list[float]) -> dict[str, float]:
     return {"p50": statistics.median(total), "p95": _pct(total, 0.95), "max": max(total)}
 
 
-def _serve(app: Any) -> tuple[str, Any, threading.Thread]:
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    while not server.started:
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, th
-
-
 def bench_http(db: str, store: Any, questions: list[str]) -> dict[str, dict[str, float]]:
     """POST /nl/ask and the FHIR path, both against one live uvicorn of our API."""
     import httpx
 
     from ehr_bridge.api.app import create_app
+    from ehr_bridge.api.background import serve_in_thread
     from ehr_bridge.config import load_settings
     from nl2query.execute_fhir import FhirExecutor
     from nl2query.pipeline import ask
 
-    base, server, th = _serve(create_app(load_settings(db=db), store=store))
     out: dict[str, dict[str, float]] = {}
-    try:
+    with serve_in_thread(create_app(load_settings(db=db), store=store)) as base:
         with httpx.Client(base_url=base, timeout=60) as client:
             body = {"now": NOW.isoformat(), "user": "bench"}
             for q in questions:
@@ -81,9 +65,6 @@ def bench_http(db: str, store: Any, questions: list[str]) -> dict[str, dict[str,
             searches.append(len(a["query"]["fhir"]))
         fx.close()
         out["FHIR path"] = {**_stats(total), "searches_p50": statistics.median(searches)}
-    finally:
-        server.should_exit = True
-        th.join(timeout=10)
     return out
 
 
