@@ -161,14 +161,6 @@ def read_resource_chunks(
             pool.shutdown(cancel_futures=True)
 
 
-def read_resources(
-    file: Path, problems: list[InputProblem], *, validate: bool = True
-) -> Iterator[ParsedResource]:
-    """Checked resources of one file (NDJSON or Bundle/resource JSON)."""
-    for _nbytes, chunk in read_resource_chunks([file], problems, validate=validate):
-        yield from chunk
-
-
 def _read_bundle(
     file: Path, problems: list[InputProblem], validate: bool
 ) -> Iterator[ParsedResource]:

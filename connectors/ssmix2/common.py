@@ -155,14 +155,19 @@ def cwe_codings(ctx: Ctx, seg: Segment, n: int, rep: int = 0) -> tuple[list[dict
             text = disp
         if not code:
             continue
-        c: dict[str, Any] = {"code": code}
-        system = ctx.system(sysname, code)
-        if system:
-            c["system"] = system
-        if disp:
-            c["display"] = disp
-        codings.append(c)
+        codings.append(make_coding(ctx, sysname, code, disp))
     return codings, text
+
+
+def make_coding(ctx: Ctx, sysname: str, code: str, display: str) -> dict[str, Any]:
+    """One Coding: the code, its system URI (from the HL7 coding-system name), its display."""
+    c: dict[str, Any] = {"code": code}
+    system = ctx.system(sysname, code)
+    if system:
+        c["system"] = system
+    if display:
+        c["display"] = display
+    return c
 
 
 def codeable(ctx: Ctx, seg: Segment, n: int, rep: int = 0) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from connectors.ssmix2.common import (
     codeable,
     decimal_value,
     fhir_datetime,
+    make_coding,
     meta,
     quantity,
 )
@@ -64,13 +65,7 @@ def _usage(ctx: Ctx, tq1: Segment) -> dict[str, Any] | None:
     sysname = sub[2].strip() if len(sub) > 2 else ""
     cc: dict[str, Any] = {}
     if code:
-        c: dict[str, Any] = {"code": code}
-        system = ctx.system(sysname, code)
-        if system:
-            c["system"] = system
-        if text:
-            c["display"] = text
-        cc["coding"] = [c]
+        cc["coding"] = [make_coding(ctx, sysname, code, text)]
     if text:
         cc["text"] = text
     return cc or None

@@ -25,7 +25,6 @@ from ehr_bridge.store.indexing import fold_text
 from ehr_bridge.store.search_params import (
     COMMON_PARAMS,
     CONTROL_PARAMS,
-    SEARCH_PARAMS,
     SearchParam,
     params_for,
 )
@@ -545,7 +544,3 @@ def _included(
         )
         add(conn.execute(select(r.c.content).where(r.c.pk.in_(sub), r.c.deleted.is_(False))))
     return out
-
-
-def supported_search_params() -> dict[str, dict[str, SearchParam]]:
-    return SEARCH_PARAMS

@@ -20,17 +20,14 @@ class SearchParam:
     type: ParamType
     path: str
     targets: tuple[str, ...] = ()  # reference target types (for _include and validation)
-    sortable: bool = False
 
     @cached_property
     def paths(self) -> list[list[str]]:  # cached: index_rows asks for it per resource
         return [p.strip().split(".") for p in self.path.split("|")]
 
 
-def _p(
-    name: str, type_: ParamType, path: str, *targets: str, sortable: bool = False
-) -> SearchParam:
-    return SearchParam(name, type_, path, tuple(targets), sortable)
+def _p(name: str, type_: ParamType, path: str, *targets: str) -> SearchParam:
+    return SearchParam(name, type_, path, tuple(targets))
 
 
 _PATIENT_REF = ("Patient",)
@@ -43,7 +40,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("name", "string", "name"),
             _p("family", "string", "name.family"),
             _p("given", "string", "name.given"),
-            _p("birthdate", "date", "birthDate", sortable=True),
+            _p("birthdate", "date", "birthDate"),
             _p("gender", "token", "gender"),
             _p("telecom", "token", "telecom"),
             _p("address", "string", "address"),
@@ -54,7 +51,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         for p in [
             _p("patient", "reference", "subject", *_PATIENT_REF),
             _p("subject", "reference", "subject", *_PATIENT_REF),
-            _p("date", "date", "period", sortable=True),
+            _p("date", "date", "period"),
             _p("class", "token", "class"),
             _p("status", "token", "status"),
             _p("location", "reference", "location.location", "Location"),
@@ -68,8 +65,8 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("patient", "reference", "subject", *_PATIENT_REF),
             _p("subject", "reference", "subject", *_PATIENT_REF),
             _p("code", "token", "code"),
-            _p("onset-date", "date", "onsetDateTime|onsetPeriod", sortable=True),
-            _p("recorded-date", "date", "recordedDate", sortable=True),
+            _p("onset-date", "date", "onsetDateTime|onsetPeriod"),
+            _p("recorded-date", "date", "recordedDate"),
             _p("clinical-status", "token", "clinicalStatus"),
             _p("verification-status", "token", "verificationStatus"),
             _p("encounter", "reference", "encounter", "Encounter"),
@@ -82,7 +79,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("patient", "reference", "subject", *_PATIENT_REF),
             _p("subject", "reference", "subject", *_PATIENT_REF),
             _p("code", "token", "code"),
-            _p("date", "date", "effectiveDateTime|effectivePeriod|effectiveInstant", sortable=True),
+            _p("date", "date", "effectiveDateTime|effectivePeriod|effectiveInstant"),
             _p("value-quantity", "quantity", "valueQuantity"),
             _p("component-code", "token", "component.code"),
             _p("category", "token", "category"),
@@ -97,7 +94,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("patient", "reference", "subject", *_PATIENT_REF),
             _p("subject", "reference", "subject", *_PATIENT_REF),
             _p("code", "token", "medicationCodeableConcept"),
-            _p("authoredon", "date", "authoredOn", sortable=True),
+            _p("authoredon", "date", "authoredOn"),
             _p("status", "token", "status"),
             _p("encounter", "reference", "encounter", "Encounter"),
             _p("identifier", "token", "identifier"),
@@ -109,7 +106,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("patient", "reference", "patient", *_PATIENT_REF),
             _p("code", "token", "code"),
             _p("clinical-status", "token", "clinicalStatus"),
-            _p("date", "date", "recordedDate", sortable=True),
+            _p("date", "date", "recordedDate"),
         ]
     },
     "DiagnosticReport": {
@@ -118,7 +115,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("patient", "reference", "subject", *_PATIENT_REF),
             _p("subject", "reference", "subject", *_PATIENT_REF),
             _p("code", "token", "code"),
-            _p("date", "date", "effectiveDateTime|effectivePeriod", sortable=True),
+            _p("date", "date", "effectiveDateTime|effectivePeriod"),
             _p("result", "reference", "result", "Observation"),
             _p("status", "token", "status"),
         ]
