@@ -13,7 +13,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-_ENGINES: dict[str, Any] = {}
 _FHIR: dict[tuple[str, float, int], Any] = {}
 _LLM: dict[tuple[str, str, float, int], Any] = {}
 
@@ -24,13 +23,10 @@ LLM_NOT_CONFIGURED = (
 
 
 def engine_for(db_url: str) -> Any:
-    eng = _ENGINES.get(db_url)
-    if eng is None:
-        from ehr_bridge.store import open_store
+    """The store's engine for ``db_url``, one per process (the store's own cache)."""
+    from ehr_bridge.store import open_store
 
-        eng = open_store(db_url, migrate=False).engine
-        _ENGINES[db_url] = eng
-    return eng
+    return open_store(db_url, migrate=False, cached=True).engine
 
 
 def fhir_executor_for(base_url: str, timeout_s: float = 10.0, max_pages: int = 50) -> Any:
