@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
+
 from connectors._sdk.errors import RecordError
 from connectors._sdk.records import Conversion
 from connectors.ssmix2.clinical import convert_allergies, convert_conditions
@@ -91,16 +93,31 @@ def _to_message(data: bytes | str | Message) -> Message:
 
 
 def fallback_patient(ctx: Ctx, msg: Message) -> list[dict[str, Any]]:
-    """Patient from this message's PID, stored only if the patient has none yet."""
+    """Patient from this message's PID, stored only if the patient has none yet.
+
+    Every order/result message carries the same PID snapshot, so the Patient built from it is
+    memoised by (options, patient ID, PID text) in a small bounded cache; callers get a copy."""
     pid = msg.first("PID")
     if pid is None:
         return []
-    sub = Ctx(ctx.facility_code, ctx.uri_form, ctx.local_system_base, ctx.patient_id)
-    try:
-        return [patient_resource(sub, pid, full=False)]
-    except RecordError:
-        # a snapshot PID with a malformed field: build the Patient from the identifier alone
-        return [patient_resource(sub, _bare_pid(msg), full=False)]
+    key = (ctx.facility_code, ctx.uri_form, ctx.local_system_base, ctx.patient_id,
+           "|".join(pid.fields), pid.comp_sep, pid.rep_sep, pid.sub_sep, pid.esc)  # fmt: skip
+    cached = _FALLBACKS.get(key)
+    if cached is None:
+        sub = Ctx(ctx.facility_code, ctx.uri_form, ctx.local_system_base, ctx.patient_id)
+        try:
+            patient = patient_resource(sub, pid, full=False)
+        except RecordError:
+            # a snapshot PID with a malformed field: build the Patient from the identifier alone
+            patient = patient_resource(sub, _bare_pid(msg), full=False)
+        if len(_FALLBACKS) >= _FALLBACKS_MAX:
+            _FALLBACKS.clear()
+        cached = _FALLBACKS[key] = orjson.dumps(patient)
+    return [orjson.loads(cached)]
+
+
+_FALLBACKS: dict[tuple[str, ...], bytes] = {}
+_FALLBACKS_MAX = 4096
 
 
 def _bare_pid(msg: Message) -> Any:

@@ -12,6 +12,7 @@ hl7apy is used elsewhere for ACK/NAK building and strict diagnostics; parsing a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from connectors._sdk.errors import RecordError
 
@@ -97,13 +98,18 @@ def split_components(value: str, sep: str = "^") -> list[str]:
 
 @dataclass(slots=True)
 class Segment:
-    """One segment: ``fields[0]`` is the segment id; ``field(n)`` uses HL7 numbering."""
+    """One segment: ``fields[0]`` is the segment id; ``field(n)`` uses HL7 numbering.
+
+    Repetitions and components are split on first access and memoised per field (converters
+    read the same field several times: one split per field, not one per access).
+    """
 
     fields: list[str]
     comp_sep: str = "^"
     rep_sep: str = "~"
     sub_sep: str = "&"
     esc: str = "\\"
+    _split: dict[int, list[list[str]]] = dc_field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -119,6 +125,21 @@ class Segment:
         v = f[n] if n < len(f) else ""
         return "" if v == '""' else v
 
+    def _parts(self, n: int) -> list[list[str]]:
+        """Field ``n`` split into repetitions, each split into raw components (memoised)."""
+        got = self._split.get(n)
+        if got is None:
+            v = self.field(n)
+            if not v:
+                got = []
+            elif self.fields[0] == "MSH" and n == 2:
+                got = [[v]]
+            else:
+                cs = self.comp_sep
+                got = [r.split(cs) for r in v.split(self.rep_sep)]
+            self._split[n] = got
+        return got
+
     def reps(self, n: int) -> list[str]:
         v = self.field(n)
         if not v:
@@ -129,21 +150,28 @@ class Segment:
 
     def comps(self, n: int, rep: int = 0) -> list[str]:
         """Components of field ``n`` (repetition ``rep``), unescaped; [] when empty."""
-        reps = self.reps(n)
-        if rep >= len(reps) or not reps[rep]:
+        parts = self._parts(n)
+        if rep >= len(parts):
             return []
-        return [self.unescape(c) for c in reps[rep].split(self.comp_sep)]
+        comps = parts[rep]
+        if len(comps) == 1 and not comps[0]:
+            return []
+        e = self.esc
+        return [self.unescape(c) if e and e in c else c for c in comps]
 
     def comp(self, n: int, c: int = 1, rep: int = 0) -> str:
         """Component ``c`` (1-based) of field ``n``, unescaped, stripped; "" if absent."""
-        reps = self.reps(n)
-        if rep >= len(reps):
+        parts = self._parts(n)
+        if rep >= len(parts):
             return ""
-        parts = reps[rep].split(self.comp_sep)
-        v = parts[c - 1] if c - 1 < len(parts) else ""
-        if v == '""':
+        comps = parts[rep]
+        v = comps[c - 1] if c - 1 < len(comps) else ""
+        if not v or v == '""':
             return ""
-        return self.unescape(v).strip()
+        e = self.esc
+        if e and e in v:
+            v = self.unescape(v)
+        return v.strip()
 
     def unescape(self, v: str) -> str:
         e = self.esc
