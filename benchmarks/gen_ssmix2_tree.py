@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,8 +39,39 @@ def _load() -> dict[str, str]:
     return out
 
 
-def _msg(tpl: dict[str, str], kind: str, pid: str, order: str, ctrl: str, spec: str = "") -> bytes:
-    text = tpl[kind]
+FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
+          ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"),
+          ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山田", "ヤマダ"),
+          ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"), ("井上", "イノウエ"),
+          ("木村", "キムラ"), ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ")]  # fmt: skip
+GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("裕子", "ユウコ"),
+         ("健", "ケン"), ("美穂", "ミホ"), ("誠", "マコト"), ("恵子", "ケイコ"), ("翔", "ショウ"),
+         ("直美", "ナオミ"), ("大輔", "ダイスケ"), ("由美", "ユミ"), ("浩", "ヒロシ")]  # fmt: skip
+_DATE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{6})(?=[0-9]{0,10}(?![0-9]))")
+
+
+def _vary(text: str, n: int) -> str:
+    """Patient ``n``'s own name and dates (all dates shifted by ``n`` days, birth dates too):
+    without this every patient would repeat the template's values, which flatters any cache
+    on the read path."""
+    fam, giv = FAMILY[n % len(FAMILY)], GIVEN[(n // len(FAMILY)) % len(GIVEN)]
+    text = text.replace("患者^太郎", f"{fam[0]}^{giv[0]}").replace(
+        "カンジャ^タロウ", f"{fam[1]}^{giv[1]}"
+    )
+    shift = timedelta(days=n % 3650)
+
+    def moved(m: re.Match[str]) -> str:
+        try:
+            return (datetime.strptime(m.group(1), "%Y%m%d") + shift).strftime("%Y%m%d")
+        except ValueError:
+            return m.group(1)
+
+    return _DATE.sub(moved, text)
+
+
+def _msg(tpl: dict[str, str], kind: str, pid: str, order: str, ctrl: str, spec: str = "",
+         n: int = 0) -> bytes:  # fmt: skip
+    text = _vary(tpl[kind], n)
     lines = text.split("\r")
     msh = lines[0].split("|")
     msh[9] = ctrl
@@ -80,19 +113,19 @@ def write_patient(root: Path, tpl: dict[str, str], n: int, first_id: int = 1) ->
         files += 1
 
     nines = "9" * 15
-    put("-", "ADT-00", nines, 0, _msg(tpl, "ADT-00", pid, "", f"{pid}00"))
-    put("-", "PPR-01", nines, 1, _msg(tpl, "PPR-01", pid, f"{n:09d}000001", f"{pid}01"))
-    put(d1, "ADT-22", nines, 2, _msg(tpl, "ADT-22", pid, "", f"{pid}02"))
-    put(d2, "ADT-52", nines, 3, _msg(tpl, "ADT-52", pid, "", f"{pid}03"))
+    put("-", "ADT-00", nines, 0, _msg(tpl, "ADT-00", pid, "", f"{pid}00", n=n))
+    put("-", "PPR-01", nines, 1, _msg(tpl, "PPR-01", pid, f"{n:09d}000001", f"{pid}01", n=n))
+    put(d1, "ADT-22", nines, 2, _msg(tpl, "ADT-22", pid, "", f"{pid}02", n=n))
+    put(d2, "ADT-52", nines, 3, _msg(tpl, "ADT-52", pid, "", f"{pid}03", n=n))
     for j in range(3):
         order = f"{n:010d}1{j:04d}"
-        put(d1, "OMP-01", order, 4 + j, _msg(tpl, "OMP-01", pid, order, f"{pid}1{j}"))
+        put(d1, "OMP-01", order, 4 + j, _msg(tpl, "OMP-01", pid, order, f"{pid}1{j}", n=n))
         if n % 20 == 0 and j == 0:  # an update: the older version is flag 2
-            put(d1, "OMP-01", order, 3, _msg(tpl, "OMP-01", pid, order, f"{pid}1{j}x"), "2")
+            put(d1, "OMP-01", order, 3, _msg(tpl, "OMP-01", pid, order, f"{pid}1{j}x", n=n), "2")
     for j in range(3):
         order = f"{n:010d}2{j:04d}"
         spec = f"{n:010d}3{j:04d}"
-        put(d2, "OML-11", order, 7 + j, _msg(tpl, "OML-11", pid, order, f"{pid}2{j}", spec))
+        put(d2, "OML-11", order, 7 + j, _msg(tpl, "OML-11", pid, order, f"{pid}2{j}", spec, n=n))
     return files
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 JST = timezone(timedelta(hours=9), "JST")
 MIN_TIME = datetime(1, 1, 2)
@@ -41,8 +42,11 @@ def _tz(text: str | None) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+@lru_cache(maxsize=65536)
 def parse_range(value: str) -> tuple[datetime, datetime]:
-    """``[start, end)`` in naive UTC for a FHIR date/dateTime/instant string."""
+    """``[start, end)`` in naive UTC for a FHIR date/dateTime/instant string.
+
+    Memoised (bounded): bulk loads index the same dates and times over and over."""
     match = _DATE_RE.match(value.strip())
     if not match:
         raise FhirDateError("not a FHIR date/dateTime")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from ehr_bridge.store.fhirtime import MAX_TIME, MIN_TIME, FhirDateError, parse_range
@@ -21,8 +22,10 @@ _HIRA_TO_KATA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
 MAX_STRING = 255
 
 
+@lru_cache(maxsize=65536)
 def fold_text(text: str) -> str:
-    """Normal form for string search: NFKC, case-folded, katakana, no white space."""
+    """Normal form for string search: NFKC, case-folded, katakana, no white space (memoised,
+    bounded: names and addresses recur in bulk loads)."""
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_HIRA_TO_KATA)
     return "".join(folded.split())[:MAX_STRING]
 
@@ -120,30 +123,74 @@ def quantity_values(value: Any) -> Iterator[tuple[float, str, str]]:
         yield float(value["value"]), canonical_system(value.get("system")), str(code)[:64]
 
 
+@cache
+def _plan(rtype: str) -> tuple[tuple[str, str, tuple[tuple[str, ...], ...]], ...]:
+    """(param name, type, paths) of ``rtype``, built once per type."""
+    return tuple(
+        (p.name, p.type, tuple(tuple(steps) for steps in p.paths))
+        for p in params_for(rtype).values()
+    )
+
+
+def _values(resource: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> list[Any]:
+    """Values at ``paths`` (lists flattened at every step): :func:`values_at` without the
+    recursion, for the bulk write path."""
+    out: list[Any] = []
+    for steps in paths:
+        nodes: list[Any] = [resource]
+        for step in steps:
+            nxt: list[Any] = []
+            for node in nodes:
+                if type(node) is dict:
+                    v = node.get(step)
+                    if v is None:
+                        continue
+                    if type(v) is list:
+                        nxt.extend(v)
+                    else:
+                        nxt.append(v)
+            nodes = nxt
+            if not nodes:
+                break
+        out.extend(nodes)
+    return out
+
+
+def _keyed(ptype: str, value: Any) -> list[dict[str, Any]]:
+    if ptype == "token":
+        return [{"system": s[:255], "code": c[:255]} for s, c in token_values(value)]
+    if ptype == "reference":
+        return [{"target_type": t, "target_id": i} for t, i in reference_values(value)]
+    if ptype == "date":
+        return [{"start": s, "end": e} for s, e in date_values(value)]
+    if ptype == "string":
+        return [{"value": v} for v in string_values(value) if v]
+    if ptype == "quantity":
+        return [{"value": v, "system": s, "code": c} for v, s, c in quantity_values(value)]
+    return []
+
+
 def index_rows(resource: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Index rows by index kind ("token", "string", ...), without ``res_pk``."""
     rtype = resource["resourceType"]
     rows: dict[str, list[dict[str, Any]]] = {}
-    for param in params_for(rtype).values():
+    for name, ptype, paths in _plan(rtype):
+        values = _values(resource, paths)
+        if not values:
+            continue
+        bucket = rows.get(ptype)
+        if bucket is None:
+            bucket = rows[ptype] = []
         seen: set[tuple[Any, ...]] = set()
-        for value in values_at(resource, param):
-            keyed: list[dict[str, Any]] = []
-            if param.type == "token":
-                keyed = [{"system": s[:255], "code": c[:255]} for s, c in token_values(value)]
-            elif param.type == "string":
-                keyed = [{"value": v} for v in string_values(value) if v]
-            elif param.type == "date":
-                keyed = [{"start": s, "end": e} for s, e in date_values(value)]
-            elif param.type == "reference":
-                keyed = [{"target_type": t, "target_id": i} for t, i in reference_values(value)]
-            elif param.type == "quantity":
-                keyed = [{"value": v, "system": s, "code": c} for v, s, c in quantity_values(value)]
-            for row in keyed:
+        for value in values:
+            for row in _keyed(ptype, value):
                 key = tuple(row.values())
                 if key in seen:
                     continue
                 seen.add(key)
                 row["resource_type"] = rtype
-                row["param"] = param.name
-                rows.setdefault(param.type, []).append(row)
+                row["param"] = name
+                bucket.append(row)
+        if not bucket:
+            del rows[ptype]
     return rows
