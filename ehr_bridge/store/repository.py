@@ -84,7 +84,9 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
     PostgreSQL: COPY (psycopg's executemany sends one statement per row). SQLite: one
     ``executemany`` of plain tuples (SQLAlchemy's per-row parameter processing costs more than
-    SQLite's insert itself). Other dialects: SQLAlchemy's executemany.
+    SQLite's insert itself). Other dialects: SQLAlchemy's executemany. An autoincrement primary
+    key is written when the rows carry it (see :func:`insert_resources`), else left to the
+    database.
     """
     if not rows:
         return
@@ -92,7 +94,11 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if dialect not in ("postgresql", "sqlite"):
         conn.execute(insert(table), rows)
         return
-    columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    columns = [
+        c
+        for c in table.columns
+        if not (c.primary_key and c.autoincrement is True and c.name not in rows[0])
+    ]
     defaults = {
         c.name: getattr(c.default, "arg", None)
         for c in columns
@@ -117,6 +123,70 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
                 v[i] = _sqlite_value(v[i])
     placeholders = ", ".join("?" for _ in names)
     driver.executemany(f"INSERT INTO {target} VALUES ({placeholders})", values)  # type: ignore[attr-defined]
+
+
+def insert_resources(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new ``fhir_resource`` rows; their primary keys, in row order.
+
+    No second lookup by (type, id): PostgreSQL allocates the keys from the table's sequence
+    in one round trip (``nextval`` over ``generate_series``; safe with concurrent writers, a
+    sequence never hands out a value twice) and COPYs them with the rows. SQLite assigns
+    ``max(rowid) + 1`` to each row of the one ``executemany``, all under the write lock the
+    transaction takes with its first insert, so the keys are the ``len(rows)`` consecutive
+    values ending at ``last_insert_rowid()``; checked on the first and last row (one indexed
+    probe), with a lookup as the fallback.
+    """
+    if not rows:
+        return []
+    dialect = conn.dialect.name
+    t = resource_table
+    if dialect == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cur:  # type: ignore[attr-defined]
+            cur.execute(
+                "SELECT nextval(pg_get_serial_sequence('fhir_resource', 'pk')) "
+                "FROM generate_series(1, %s)",
+                (len(rows),),
+            )
+            pks = [int(r[0]) for r in cur.fetchall()]
+        for row, pk in zip(rows, pks, strict=True):
+            row["pk"] = pk
+        bulk_insert(conn, t, rows)
+        return pks
+    bulk_insert(conn, t, rows)
+    if dialect == "sqlite":
+        last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        first = last - len(rows) + 1
+        got = {
+            row.pk: (row.resource_type, row.id)
+            for row in conn.execute(
+                select(t.c.pk, t.c.resource_type, t.c.id).where(t.c.pk.in_([first, last]))
+            )
+        }
+        ends = [
+            (rows[0]["resource_type"], rows[0]["id"]),
+            (rows[-1]["resource_type"], rows[-1]["id"]),
+        ]
+        if [got.get(first), got.get(last)] == ends:
+            return list(range(first, last + 1))
+    return _lookup_pks(conn, [(row["resource_type"], row["id"]) for row in rows])
+
+
+def _lookup_pks(conn: Connection, keys: list[tuple[str, str]]) -> list[int]:
+    t = resource_table
+    by_type: dict[str, list[str]] = {}
+    for rtype, rid in keys:
+        by_type.setdefault(rtype, []).append(rid)
+    pk_of: dict[tuple[str, str], int] = {}
+    for rtype, ids in by_type.items():
+        for i in range(0, len(ids), _CHUNK):
+            stmt = select(t.c.pk, t.c.id).where(
+                t.c.resource_type == rtype, t.c.id.in_(ids[i : i + _CHUNK])
+            )
+            for row in conn.execute(stmt):
+                pk_of[(rtype, row.id)] = row.pk
+    return [pk_of[key] for key in keys]
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -222,13 +292,9 @@ class FhirStore:
                 changed.append((old, stored))
                 stats.updated += 1
         if new_rows:
-            # One bulk insert plus one lookup of the new pks: INSERT ... RETURNING with
-            # sort_by_parameter_order runs row by row on SQLite and is parsed as one huge
-            # statement on PostgreSQL; both are several times slower.
-            bulk_insert(conn, resource_table, new_rows)
-            keys = [(row["resource_type"], row["id"]) for row in new_rows]
-            pk_of = {key: row.pk for key, row in self._existing(conn, keys).items()}
-            pks = [pk_of[key] for key in keys]
+            # INSERT ... RETURNING with sort_by_parameter_order runs row by row on SQLite and
+            # is parsed as one huge statement on PostgreSQL; both are several times slower.
+            pks = insert_resources(conn, new_rows)
             self._write_derived(conn, list(zip(pks, new_resources, strict=True)), replace=False)
         if changed:
             self._archive(conn, [old for old, _ in changed])
