@@ -6,6 +6,11 @@ definition and subscription resources, none of which ehr-bridge produces or stor
 models accept every R4 resource we handle (Patient, Encounter, Condition, Observation,
 MedicationRequest, AllergyIntolerance, DiagnosticReport, Specimen, ConceptMap, ...). So R4B is
 our R4 validator. Changing the validator is this one line.
+
+``validate_resource`` is the fast, shape-cached validator (``fast_validate``): the same verdict
+as ``validate_resource_full`` (the pydantic models themselves), which it runs for every new
+resource shape and for every resource whose leaf checks fail (so problem messages are the full
+validator's).
 """
 
 from __future__ import annotations
@@ -15,10 +20,18 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class as _get_class
 from pydantic import ValidationError
 
+from connectors._sdk.fast_validate import fast_validate
+
 FHIR_VERSION = "4.0.1"
 VALIDATOR_PACKAGE = "fhir.resources.R4B"
 
-__all__ = ["FHIR_VERSION", "ValidationError", "model_class", "validate_resource"]
+__all__ = [
+    "FHIR_VERSION",
+    "ValidationError",
+    "model_class",
+    "validate_resource",
+    "validate_resource_full",
+]
 
 
 def model_class(resource_type: str) -> Any:
@@ -33,7 +46,16 @@ def validate_resource(resource: dict[str, Any]) -> list[str]:
     """Validation problems of a resource as ``path: message`` strings ([] when valid).
 
     Messages name the element path and the problem, never the offending value (it may be
-    patient data).
+    patient data). Fast path (see ``fast_validate``); same verdict as ``validate_resource_full``.
+    """
+    return fast_validate(resource)
+
+
+def validate_resource_full(resource: dict[str, Any]) -> list[str]:
+    """Like :func:`validate_resource`, always by full pydantic validation of the model.
+
+    A resource that makes the models raise something other than a validation error (e.g. an
+    unknown ``resourceType`` in ``contained``) is reported as invalid, by exception type only.
     """
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str):
@@ -50,4 +72,6 @@ def validate_resource(resource: dict[str, Any]) -> list[str]:
             loc = ".".join(str(p) for p in err.get("loc", ()))
             problems.append(f"{rtype}.{loc}: {err.get('msg', 'invalid')}")
         return problems or [f"{rtype}: invalid"]
+    except Exception as exc:  # noqa: BLE001 - the models crash on some invalid input
+        return [f"{rtype}: invalid ({type(exc).__name__} in the validator)"]
     return []
