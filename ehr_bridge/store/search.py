@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, distinct, exists, func, not_, or_, select
-from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy import select
 
 from ehr_bridge.store.errors import BadRequest, UnknownParameter
 from ehr_bridge.store.fhirtime import FhirDateError, parse_range
@@ -28,14 +28,7 @@ from ehr_bridge.store.search_params import (
     SearchParam,
     params_for,
 )
-from ehr_bridge.store.tables import (
-    idx_date,
-    idx_quantity,
-    idx_reference,
-    idx_string,
-    idx_token,
-    resource_table,
-)
+from ehr_bridge.store.tables import idx_reference, resource_table
 from mappings.code_systems import canonical_system
 
 if TYPE_CHECKING:
@@ -92,6 +85,37 @@ def _split_values(raw: str) -> list[str]:
     return parts
 
 
+class _Sql:
+    """Bind values of one search, named in the driver's own paramstyle.
+
+    Searches are written as SQL text and run through the driver (``exec_driver_sql``): building
+    and compiling SQLAlchemy expressions (aliases, clause adaptation, cache keys) cost ~1 ms
+    per search, several times the SQL of a selective search itself.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+        self.values: dict[str, Any] = {}
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        if not self.pg and isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy's SQLite DATETIME
+        self.values[name] = value
+        return f"%({name})s" if self.pg else f":{name}"
+
+    def in_list(self, values: Sequence[Any]) -> str:
+        return "(" + ", ".join(self.bind(v) for v in values) + ")"
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _or(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(f"({p})" for p in parts) + ")"
+
+
 # Most selective first: the index condition that drives the query (the others are EXISTS
 # probes per candidate row). A heuristic, since SQLite does not reorder IN/EXISTS subqueries.
 _DRIVE_RANK = {
@@ -116,100 +140,100 @@ _LOW_CARDINALITY = {
 
 @dataclass(frozen=True)
 class _IndexCond:
-    """One search parameter as a condition on an index table (``negate`` for ``:not``)."""
+    """One search parameter as a condition on an index table (``negate`` for ``:not``).
 
-    rtype: str
-    table: Any
+    ``cond`` is SQL text over the index table's columns with ``{a}`` for the table alias.
+    """
+
+    table: str
+    param_bind: str
     param: str
-    cond: ColumnElement[bool]
+    cond: str
+    rtype_bind: str
     negate: bool = False
 
     def negated(self) -> _IndexCond:
-        return _IndexCond(self.rtype, self.table, self.param, self.cond, not self.negate)
+        return _IndexCond(
+            self.table, self.param_bind, self.param, self.cond, self.rtype_bind, not self.negate
+        )
 
     @property
     def rank(self) -> float:
         if self.param in _LOW_CARDINALITY:
             return 3.5
-        return _DRIVE_RANK.get(self.table.name, 9)
+        return _DRIVE_RANK.get(self.table, 9)
 
-    def _on(self, alias: Any) -> list[ColumnElement[bool]]:
-        return [
-            alias.c.resource_type == self.rtype,
-            alias.c.param == self.param,
-            ClauseAdapter(alias).traverse(self.cond),
-        ]
+    def on(self, alias: str) -> str:
+        return (
+            f"{alias}.resource_type = {self.rtype_bind} AND {alias}.param = {self.param_bind} "
+            f"AND {self.cond.format(a=alias)}"
+        )
 
-    def exists_for(self, pk_col: Any) -> ColumnElement[bool]:
+    def exists_for(self, pk_col: str, alias: str) -> str:
         """EXISTS (or NOT EXISTS) of a matching index row for the resource ``pk_col``."""
-        alias = self.table.alias()
-        clause = exists().where(alias.c.res_pk == pk_col, *self._on(alias))
-        return not_(clause) if self.negate else clause
-
-    def driving(self) -> tuple[Any, ColumnElement[bool]]:
-        """(alias, conditions) to drive a query from this index."""
-        alias = self.table.alias()
-        return alias, and_(*self._on(alias))
+        clause = (
+            f"EXISTS (SELECT 1 FROM {self.table} {alias} "
+            f"WHERE {alias}.res_pk = {pk_col} AND {self.on(alias)})"
+        )
+        return f"NOT {clause}" if self.negate else clause
 
 
 class _Builder:
-    def __init__(self, rtype: str) -> None:
+    def __init__(self, rtype: str, sql: _Sql) -> None:
         self.rtype = rtype
-        self.r = resource_table
+        self.sql = sql
+        self.rtype_bind = sql.bind(rtype)
 
-    def _in_index(self, table: Any, param: str, cond: ColumnElement[bool]) -> _IndexCond:
-        return _IndexCond(self.rtype, table, param, cond)
+    def _in_index(self, table: str, param: str, cond: str) -> _IndexCond:
+        return _IndexCond(table, self.sql.bind(param), param, cond, self.rtype_bind)
 
     def token(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier not in ("", "not", "below"):
             raise BadRequest(f"modifier :{modifier} is not supported on token parameter {sp.name}")
-        t = idx_token
+        b = self.sql.bind
 
-        def code_is(code: str) -> ColumnElement[bool]:
+        def code_is(code: str) -> str:
             # :below on the hierarchical code systems served here (ICD-10, YJ, JLAC10) means
             # the code starts with the given one (E11 ⊃ E11.9; YJ 7-char ingredient part).
             if modifier == "below":
-                return t.c.code.startswith(code, autoescape=True)
-            return t.c.code == code
+                return f"{{a}}.code LIKE {b(_like_prefix(code) + '%')} ESCAPE '/'"
+            return f"{{a}}.code = {b(code)}"
 
         ors = []
         for value in values:
             if "|" in value:
                 system, code = value.split("|", 1)
-                conds = []
-                if system:
-                    conds.append(t.c.system == canonical_system(system))
-                else:
-                    conds.append(t.c.system == "")
+                conds = [f"{{a}}.system = {b(canonical_system(system) if system else '')}"]
                 if code:
                     conds.append(code_is(code))
-                ors.append(and_(*conds))
+                ors.append(" AND ".join(conds))
             else:
                 ors.append(code_is(value))
-        clause = self._in_index(t, sp.name, or_(*ors))
+        clause = self._in_index("fhir_idx_token", sp.name, _or(ors))
         return clause.negated() if modifier == "not" else clause
 
     def string(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
-        t = idx_string
+        b = self.sql.bind
         ors = []
         for value in values:
             folded = fold_text(value)
             if not folded:
                 raise BadRequest(f"empty value for string parameter {sp.name}")
             if modifier == "exact":
-                ors.append(t.c.value == folded)
+                ors.append(f"{{a}}.value = {b(folded)}")
             elif modifier == "contains":
-                ors.append(t.c.value.contains(folded, autoescape=True))
+                ors.append(f"{{a}}.value LIKE {b('%' + _like_prefix(folded) + '%')} ESCAPE '/'")
             elif modifier == "":
-                ors.append(and_(t.c.value >= folded, t.c.value < folded + "\U0010ffff"))
+                ors.append(
+                    f"{{a}}.value >= {b(folded)} AND {{a}}.value < {b(folded + chr(0x10FFFF))}"
+                )
             else:
                 raise BadRequest(
                     f"modifier :{modifier} is not supported on string parameter {sp.name}"
                 )
-        return self._in_index(t, sp.name, or_(*ors))
+        return self._in_index("fhir_idx_string", sp.name, _or(ors))
 
-    @staticmethod
-    def date_condition(start_col: Any, end_col: Any, raw: str, name: str) -> ColumnElement[bool]:
+    def date_condition(self, start_col: str, end_col: str, raw: str, name: str) -> str:
         prefix, text = _split_prefix(raw)
         try:
             s, e = parse_range(text)
@@ -217,59 +241,57 @@ class _Builder:
             raise BadRequest(
                 f"{name}: {raw!r} is not a FHIR date (e.g. 2026-09, ge2026-09-01)"
             ) from exc
-        cond: ColumnElement[bool]
+        b = self.sql.bind
         if prefix == "eq":
-            cond = and_(start_col >= s, end_col <= e)
-        elif prefix == "ne":
-            cond = not_(and_(start_col >= s, end_col <= e))
-        elif prefix == "lt":
-            cond = start_col < s
-        elif prefix == "gt":
-            cond = end_col > e
-        elif prefix == "ge":
-            cond = end_col > s
-        elif prefix == "le":
-            cond = start_col < e
-        elif prefix == "sa":
-            cond = start_col >= e
-        elif prefix == "eb":
-            cond = end_col <= s
-        else:  # ap: overlaps the given range
-            cond = and_(start_col < e, end_col > s)
-        return cond
+            return f"{start_col} >= {b(s)} AND {end_col} <= {b(e)}"
+        if prefix == "ne":
+            return f"NOT ({start_col} >= {b(s)} AND {end_col} <= {b(e)})"
+        if prefix == "lt":
+            return f"{start_col} < {b(s)}"
+        if prefix == "gt":
+            return f"{end_col} > {b(e)}"
+        if prefix == "ge":
+            return f"{end_col} > {b(s)}"
+        if prefix == "le":
+            return f"{start_col} < {b(e)}"
+        if prefix == "sa":
+            return f"{start_col} >= {b(e)}"
+        if prefix == "eb":
+            return f"{end_col} <= {b(s)}"
+        # ap: overlaps the given range
+        return f"{start_col} < {b(e)} AND {end_col} > {b(s)}"
 
     def date(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier:
             raise BadRequest(f"modifier :{modifier} is not supported on date parameter {sp.name}")
-        t = idx_date
-        ors = [self.date_condition(t.c.start, t.c.end, v, sp.name) for v in values]
-        return self._in_index(t, sp.name, or_(*ors))
+        ors = [self.date_condition("{a}.start", '{a}."end"', v, sp.name) for v in values]
+        return self._in_index("fhir_idx_date", sp.name, _or(ors))
 
     def reference(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
-        t = idx_reference
+        b = self.sql.bind
         ors = []
         for value in values:
             value = value.rstrip("/")
             parts = value.split("/")
             if len(parts) >= 2:
                 ttype, tid = parts[-2], parts[-1]
-                ors.append(and_(t.c.target_type == ttype, t.c.target_id == tid))
+                ors.append(f"{{a}}.target_type = {b(ttype)} AND {{a}}.target_id = {b(tid)}")
             elif modifier and _TYPE_RE.match(modifier):
-                ors.append(and_(t.c.target_type == modifier, t.c.target_id == value))
+                ors.append(f"{{a}}.target_type = {b(modifier)} AND {{a}}.target_id = {b(value)}")
             elif modifier:
                 raise BadRequest(
                     f"modifier :{modifier} is not supported on reference parameter {sp.name}"
                 )
             else:
-                ors.append(t.c.target_id == value)
-        return self._in_index(t, sp.name, or_(*ors))
+                ors.append(f"{{a}}.target_id = {b(value)}")
+        return self._in_index("fhir_idx_reference", sp.name, _or(ors))
 
     def quantity(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier:
             raise BadRequest(
                 f"modifier :{modifier} is not supported on quantity parameter {sp.name}"
             )
-        t = idx_quantity
+        b = self.sql.bind
         ors = []
         for raw in values:
             number, system, code = (raw.split("|") + ["", ""])[:3]
@@ -283,38 +305,33 @@ class _Builder:
             v = float(dec)
             exponent = dec.as_tuple().exponent
             half = 0.5 * 10 ** (exponent if isinstance(exponent, int) else 0)
-            col = t.c.value
-            cond = {
-                "eq": and_(col >= v - half, col < v + half),
-                "ap": and_(col >= v * 0.9, col <= v * 1.1)
-                if v >= 0
-                else and_(col <= v * 0.9, col >= v * 1.1),
-                "ne": or_(col < v - half, col >= v + half),
-                "lt": col < v,
-                "le": col <= v,
-                "gt": col > v,
-                "ge": col >= v,
-                "sa": col > v,
-                "eb": col < v,
-            }[prefix]
+            col = "{a}.value"
+            if prefix == "eq":
+                cond = f"{col} >= {b(v - half)} AND {col} < {b(v + half)}"
+            elif prefix == "ap":
+                lo, hi = (v * 0.9, v * 1.1) if v >= 0 else (v * 1.1, v * 0.9)
+                cond = f"{col} >= {b(lo)} AND {col} <= {b(hi)}"
+            elif prefix == "ne":
+                cond = f"({col} < {b(v - half)} OR {col} >= {b(v + half)})"
+            else:
+                op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "sa": ">", "eb": "<"}[prefix]
+                cond = f"{col} {op} {b(v)}"
             conds = [cond]
             if system:
-                conds.append(t.c.system == canonical_system(system))
+                conds.append(f"{{a}}.system = {b(canonical_system(system))}")
             if code:
-                conds.append(t.c.code == code)
-            ors.append(and_(*conds))
-        return self._in_index(t, sp.name, or_(*ors))
+                conds.append(f"{{a}}.code = {b(code)}")
+            ors.append(" AND ".join(conds))
+        return self._in_index("fhir_idx_quantity", sp.name, _or(ors))
 
-    def common(self, name: str, modifier: str, values: list[str]) -> ColumnElement[bool]:
+    def common(self, name: str, modifier: str, values: list[str]) -> str:
         if modifier:
             raise BadRequest(f"modifier :{modifier} is not supported on {name}")
         if name == "_id":
-            return self.r.c.id.in_(values)
-        ors = [
-            self.date_condition(self.r.c.last_updated, self.r.c.last_updated, v, name)
-            for v in values
-        ]
-        return or_(*ors)
+            return f"r.id IN {self.sql.in_list(values)}"
+        return _or(
+            [self.date_condition("r.last_updated", "r.last_updated", v, name) for v in values]
+        )
 
 
 def _int_param(name: str, raw: str, lo: int, hi: int) -> int:
@@ -351,9 +368,9 @@ def run_search(
     if not _TYPE_RE.match(rtype):
         raise BadRequest(f"{rtype!r} is not a resource type")
     known = params_for(rtype)
-    builder = _Builder(rtype)
-    r = resource_table
-    where: list[ColumnElement[bool]] = [r.c.resource_type == rtype, r.c.deleted.is_(False)]
+    sql = _Sql(store.engine.dialect.name)
+    builder = _Builder(rtype, sql)
+    where: list[str] = [f"r.resource_type = {builder.rtype_bind}", f"r.deleted = {sql.bind(False)}"]
     count, offset = default_count, 0
     sort: list[str] = []
     includes: list[tuple[str, SearchParam, str | None]] = []
@@ -410,64 +427,95 @@ def run_search(
     positive = sorted((c for c in index_conds if not c.negate), key=lambda c: c.rank)
     drive = positive[0] if positive else None
     probes = [c for c in index_conds if c is not drive]
+    only_index = drive is not None and len(where) == 2
     if drive is not None:
-        d, d_cond = drive.driving()
-        where.append(r.c.pk.in_(select(d.c.res_pk).where(d_cond)))
-    where.extend(c.exists_for(r.c.pk) for c in probes)
-    condition = and_(*where)
+        where.append(f"r.pk IN (SELECT d.res_pk FROM {drive.table} d WHERE {drive.on('d')})")
+    where.extend(c.exists_for("r.pk", f"x{i}") for i, c in enumerate(probes))
+    condition = " AND ".join(where)
+    order = _order_by(rtype, sort, known, lenient, ignored, sql)
     total: int | None = None
     with store.engine.connect() as conn:
+
+        def scalar(statement: str) -> int:
+            return int(conn.exec_driver_sql(statement, sql.values).scalar_one())
+
         if summary_count or total_mode == "accurate":
-            total = int(
-                conn.execute(_count_statement(drive, probes, where, condition)).scalar_one()
-            )
-        elif total_mode == "estimate":
-            # Counting every match of a broad search costs more than the page itself; count up
-            # to TOTAL_CAP and leave `total` out above it (FHIR allows that; paging still works,
-            # and `_total=accurate` asks for the exact figure).
-            capped = select(r.c.pk).where(condition).limit(TOTAL_CAP + 1).subquery()
-            n = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
-            total = n if n <= TOTAL_CAP else None
+            total = scalar(_count_statement(drive, probes, condition, only_index))
         if summary_count:
             return SearchResult(rtype, [], [], total, 0, 0, list(params), ignored, True)
-        stmt = select(r.c.pk, r.c.content).where(condition)
-        stmt = stmt.order_by(*_order_by(rtype, sort, known, lenient, ignored), r.c.pk)
-        stmt = stmt.limit(count + 1).offset(offset)
-        rows = conn.execute(stmt).all() if count > 0 else []
+        rows: list[Any] = []
+        if count > 0:
+            stmt = (
+                f"SELECT r.pk, r.content FROM fhir_resource r WHERE {condition} "
+                f"ORDER BY {', '.join([*order, 'r.pk'])} LIMIT {count + 1} OFFSET {offset}"
+            )
+            rows = list(conn.exec_driver_sql(stmt, sql.values).all())
         more = len(rows) > count
         rows = rows[:count]
-        matches = [orjson.loads(row.content) for row in rows]
-        pks = [row.pk for row in rows]
+        if total_mode == "estimate":
+            if not more and (rows or offset == 0) and count > 0:
+                total = offset + len(rows)  # the last page: no count query needed
+            else:
+                # Counting every match of a broad search costs more than the page itself;
+                # count up to TOTAL_CAP and leave `total` out above it (FHIR allows that;
+                # paging still works, and `_total=accurate` asks for the exact figure).
+                n = scalar(_capped_count_statement(drive, probes, condition, only_index))
+                total = n if n <= TOTAL_CAP else None
+        matches = [orjson.loads(row[1]) for row in rows]
+        pks = [row[0] for row in rows]
         included = _included(conn, rtype, pks, matches, includes, revincludes)
     return SearchResult(
         rtype, matches, included, total, offset, count, list(params), ignored, more=more
     )
 
 
-def _count_statement(drive: Any, probes: list[Any], where: list[Any], condition: Any) -> Any:
-    r = resource_table
-    if drive is not None and len(where) == 3 + len(probes):
+def _probe_sql(probes: list[_IndexCond], pk_col: str) -> str:
+    return "".join(f" AND {c.exists_for(pk_col, f'x{i}')}" for i, c in enumerate(probes))
+
+
+def _count_statement(
+    drive: _IndexCond | None, probes: list[_IndexCond], condition: str, only_index: bool
+) -> str:
+    if drive is not None and only_index:
         # Only index conditions: count on the index tables alone (they hold rows of
         # current, non-deleted resources only), without touching fhir_resource.
-        d, d_cond = drive.driving()
-        return select(func.count(distinct(d.c.res_pk))).where(
-            d_cond, *(c.exists_for(d.c.res_pk) for c in probes)
+        return (
+            f"SELECT count(DISTINCT d.res_pk) FROM {drive.table} d "
+            f"WHERE {drive.on('d')}{_probe_sql(probes, 'd.res_pk')}"
         )
-    return select(func.count()).select_from(r).where(condition)
+    return f"SELECT count(*) FROM fhir_resource r WHERE {condition}"
+
+
+def _capped_count_statement(
+    drive: _IndexCond | None, probes: list[_IndexCond], condition: str, only_index: bool
+) -> str:
+    cap = TOTAL_CAP + 1
+    if drive is not None and only_index:
+        return (
+            f"SELECT count(*) FROM (SELECT DISTINCT d.res_pk FROM {drive.table} d "
+            f"WHERE {drive.on('d')}{_probe_sql(probes, 'd.res_pk')} LIMIT {cap}) s"
+        )
+    return (
+        f"SELECT count(*) FROM (SELECT r.pk FROM fhir_resource r WHERE {condition} LIMIT {cap}) s"
+    )
 
 
 def _order_by(
-    rtype: str, sort: list[str], known: dict[str, SearchParam], lenient: bool, ignored: list[str]
-) -> list[Any]:
-    r = resource_table
-    order: list[Any] = []
+    rtype: str,
+    sort: list[str],
+    known: dict[str, SearchParam],
+    lenient: bool,
+    ignored: list[str],
+    sql: _Sql,
+) -> list[str]:
+    order: list[str] = []
     for key in sort:
         desc = key.startswith("-")
         name = key.lstrip("-")
         if name == "_lastUpdated":
-            col: Any = r.c.last_updated
+            col = "r.last_updated"
         elif name == "_id":
-            col = r.c.id
+            col = "r.id"
         else:
             sp = known.get(name)
             if sp is None or sp.type != "date":
@@ -479,13 +527,12 @@ def _order_by(
                     f"(sortable: _id, _lastUpdated, "
                     f"{', '.join(n for n, p in known.items() if p.type == 'date')})"
                 )
-            agg = func.max(idx_date.c.start) if desc else func.min(idx_date.c.start)
+            agg = "max" if desc else "min"
             col = (
-                select(agg)
-                .where(idx_date.c.res_pk == r.c.pk, idx_date.c.param == name)
-                .scalar_subquery()
+                f"(SELECT {agg}(s.start) FROM fhir_idx_date s "
+                f"WHERE s.res_pk = r.pk AND s.param = {sql.bind(name)})"
             )
-        order.append(col.desc() if desc else col.asc())
+        order.append(f"{col} DESC" if desc else f"{col} ASC")
     return order
 
 

@@ -1,0 +1,38 @@
+"""`total` on every page: derived from the last page, counted (up to the cap) otherwise."""
+
+from __future__ import annotations
+
+from ehr_bridge.store import open_store
+
+
+def _obs(i: int, code: str) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": f"o{i}",
+        "status": "final",
+        "code": {"coding": [{"system": "urn:test", "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "valueQuantity": {"value": float(i), "unit": "mg"},
+    }
+
+
+def test_total_on_each_page_and_past_the_end(db_url: str) -> None:
+    store = open_store(db_url)
+    store.upsert_many([_obs(i, "a") for i in range(5)] + [_obs(10 + i, "b") for i in range(3)])
+    seen = []
+    for offset in (0, 2, 4):
+        result = store.search(
+            "Observation", [("code", "urn:test|a"), ("_count", "2"), ("_offset", str(offset))]
+        )
+        assert result.total == 5
+        seen += [m["id"] for m in result.matches]
+    assert seen == ["o0", "o1", "o2", "o3", "o4"]
+    past = store.search("Observation", [("code", "a"), ("_count", "2"), ("_offset", "9")])
+    assert past.matches == [] and past.total == 5
+    assert store.search("Observation", [("code", "a"), ("_count", "0")]).total == 5
+    probe = store.search(
+        "Observation", [("patient", "Patient/p1"), ("value-quantity", "ge3"), ("code:not", "b")]
+    )
+    assert [m["id"] for m in probe.matches] == ["o3", "o4"] and probe.total == 2
+    both = store.search("Observation", [("code", "a,b"), ("value-quantity", "lt1,ge12")])
+    assert sorted(m["id"] for m in both.matches) == ["o0", "o12"]
