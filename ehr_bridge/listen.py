@@ -7,6 +7,12 @@ on SQLite the listener's connections use ``PRAGMA synchronous=FULL`` (the store'
 ``NORMAL`` in WAL mode may lose the last commits on power loss); PostgreSQL commits are durable
 with its default ``synchronous_commit=on``.
 
+Visit messages (admissions, transfers, discharges) are kept per patient in receive order
+(``mllp_visit_message``) and all of a patient's visit messages are converted together, so an
+admission and its later discharge make one Encounter (see :mod:`connectors.mllp.connector`). A
+visit message is first converted alone: one that cannot be converted is quarantined (``AE``) and
+not kept.
+
 Answers: ``AA`` stored (or an identical re-send of a stored message); ``AE`` read but not
 (fully) stored: a conversion problem (quarantined, reason in ERR) or a store failure (207, the
 sender should resend); ``AR`` rejected: no MSH, unsupported message type, broken frame.
@@ -15,9 +21,10 @@ sender should resend); ``AR`` rejected: no MSH, unsupported message type, broken
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, update
 
 from connectors.mllp.ack import (
     INTERNAL,
@@ -27,11 +34,17 @@ from connectors.mllp.ack import (
     error_code_for,
     read_msh,
 )
-from connectors.mllp.connector import MllpConfig, MllpConnector, read_message
+from connectors.mllp.connector import (
+    Incoming,
+    MllpConfig,
+    MllpConnector,
+    VisitMessage,
+    read_message,
+)
 from connectors.mllp.framing import BrokenFrame
 from ehr_bridge.store.base import is_sqlite
 from ehr_bridge.sync.loop import SyncLoop
-from ehr_bridge.sync.tables import quarantine_table
+from ehr_bridge.sync.tables import mllp_visit_table, quarantine_table
 
 log = logging.getLogger("ehr_bridge.mllp")
 
@@ -81,6 +94,8 @@ class MllpIngest:
         if incoming.message is not None and not incoming.kind:
             return self._answer(header, "AR", "unsupported message type", "MSH-9", UNSUPPORTED_TYPE)
         record = self.connector.record(item, incoming, header.control_id or "-")
+        if self.connector.is_visit(incoming) and self._converts(record):
+            record = self._visit_record(item, incoming, record.source_ref, header.control_id or "-")
         try:
             report = self.loop.process([record])
         except Exception as exc:  # noqa: BLE001 - the sender must resend; no exception text
@@ -91,6 +106,51 @@ class MllpIngest:
             location, reason = self._quarantine_reason(record.key)
             return self._answer(header, "AE", reason, location, error_code_for(location, reason))
         return self._answer(header, "AA")
+
+    def _converts(self, record: Any) -> bool:
+        """Whether a visit message converts alone (if not, the normal path quarantines it)."""
+        try:
+            self.connector.convert(record)
+        except Exception:  # noqa: BLE001 - quarantined (with its reason) by the sync loop
+            return False
+        return True
+
+    def _visit_record(self, data: bytes, incoming: Incoming, ref: str, control_id: str) -> Any:
+        """Keep this visit message (a re-send replaces its bytes, keeps its place) and return
+        the patient's visit record: every visit message of the patient, in receive order."""
+        t = mllp_visit_table
+        name = self.connector.name
+        patient = self.connector.patient_of(incoming)
+        key = self.connector.visit_key(patient)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.store.begin() as c:
+            mine = (t.c.connector == name) & (t.c.patient_key == key)
+            known = c.execute(select(t.c.seq).where(mine, t.c.control_id == control_id)).first()
+            if known is not None:
+                c.execute(
+                    update(t)
+                    .where(mine, t.c.control_id == control_id)
+                    .values(data=data, kind=incoming.kind, source_ref=ref, received_at=now)
+                )
+            else:
+                last = c.execute(select(func.max(t.c.seq)).where(mine)).scalar()
+                c.execute(
+                    t.insert().values(
+                        connector=name,
+                        patient_key=key,
+                        control_id=control_id,
+                        seq=(last or 0) + 1,
+                        kind=incoming.kind,
+                        source_ref=ref,
+                        data=data,
+                        received_at=now,
+                    )  # fmt: skip
+                )
+            rows = c.execute(
+                select(t.c.seq, t.c.kind, t.c.data, t.c.source_ref).where(mine).order_by(t.c.seq)
+            ).all()
+        messages = [VisitMessage(r.seq, r.kind, bytes(r.data), r.source_ref) for r in rows]
+        return self.connector.visit_record(patient, messages)
 
     def _quarantine_reason(self, key: str) -> tuple[str, str]:
         q = quarantine_table

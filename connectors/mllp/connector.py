@@ -6,6 +6,12 @@ SS-MIX2 storage record): ``<patient>/<data kind>/<order>`` where order is ORC-2 
 number) when the message has one, ``-`` for the per-patient master records (ADT-00 patient,
 ADT-61 allergy list, PPR-01 diagnosis list: a new one replaces the old one), else MSH-10.
 Messages that cannot be decoded/parsed get ``msg/<MSH-10>``.
+
+Visit messages (ADT admissions, transfers, discharges, plans: the SS-MIX2 visit kinds) are
+folded per patient: the listener keeps them (in receive order) and converts all of a patient's
+visit messages together as one record ``<patient>/visits`` (:meth:`MllpConnector.visit_record`),
+exactly as the storage connector folds a patient's ADT files — one Encounter per visit, a
+discharge closing the open stay.
 """
 
 from __future__ import annotations
@@ -18,7 +24,13 @@ from pydantic import Field
 from connectors._sdk.base import ConnectorConfig
 from connectors._sdk.errors import RecordError
 from connectors._sdk.records import Conversion, SourceRecord
-from connectors.ssmix2.convert import ConvertOptions, convert_message, kind_of
+from connectors.ssmix2.convert import (
+    ConvertOptions,
+    convert_message,
+    convert_visit_messages,
+    kind_of,
+)
+from connectors.ssmix2.encounter import VISIT_KINDS
 from connectors.ssmix2.hl7 import Message, decode_message, parse_message
 
 MASTER_KINDS = {"ADT-00", "ADT-61", "PPR-01"}
@@ -32,6 +44,16 @@ class MllpConfig(ConnectorConfig):
     local_system_base: str = Field(
         "urn:ehr-bridge:ssmix2:local:", description="Prefix of local (99xxx) code systems."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class VisitMessage:
+    """One stored visit message of a patient, in receive order (``seq``)."""
+
+    seq: int
+    kind: str
+    data: bytes
+    source_ref: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +99,7 @@ class MllpConnector:
             err = incoming.error or RecordError("unreadable message", "MSH")
             return SourceRecord(self._key(f"msg/{control_id}"), err, ref, "", fp)
         msg, kind = incoming.message, incoming.kind
-        pid_seg = msg.first("PID")
-        pid = (pid_seg.comp(3, 1) or pid_seg.comp(2, 1)) if pid_seg is not None else ""
+        pid = self.patient_of(incoming)
         if kind in MASTER_KINDS:
             order = "-"
         else:
@@ -86,6 +107,25 @@ class MllpConnector:
             order = (orc.comp(2, 1) if orc is not None else "") or f"msg-{control_id}"
         key = self._key(f"{pid or '?'}/{kind}/{order}")
         return SourceRecord(key, (kind, msg), ref, "", fp)
+
+    @staticmethod
+    def is_visit(incoming: Incoming) -> bool:
+        return incoming.message is not None and incoming.kind in VISIT_KINDS
+
+    @staticmethod
+    def patient_of(incoming: Incoming) -> str:
+        """PID-3 (else PID-2) of a parsed message; "" when absent."""
+        pid_seg = incoming.message.first("PID") if incoming.message is not None else None
+        return (pid_seg.comp(3, 1) or pid_seg.comp(2, 1)) if pid_seg is not None else ""
+
+    def visit_key(self, patient: str) -> str:
+        return self._key(f"{patient}/visits")
+
+    def visit_record(self, patient: str, messages: list[VisitMessage]) -> SourceRecord:
+        """All visit messages of ``patient`` received so far, as one record."""
+        fp = SourceRecord.fingerprint_of(*(m.data for m in messages))
+        ref = messages[-1].source_ref if messages else ""
+        return SourceRecord(self.visit_key(patient), ("visits", patient, messages), ref, "", fp)
 
     def discover(self, since: str | None = None) -> Any:
         return iter(())  # records arrive over the socket, not by discovery
@@ -97,6 +137,12 @@ class MllpConnector:
         payload = record.payload
         if isinstance(payload, RecordError):
             raise payload
+        if payload[0] == "visits":
+            _, patient, messages = payload
+            events = [(m.kind, f"{m.seq:012d}", m.data, m.source_ref) for m in messages]
+            return convert_visit_messages(
+                events, patient_id=patient, options=self.options, record_key=record.key
+            )
         kind, msg = payload
         return convert_message(
             msg,

@@ -10,7 +10,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 
 from ehr_bridge.store.base import metadata
 
@@ -65,4 +76,21 @@ folder_table = Table(
     Column("folder", String(512), primary_key=True),
     Column("signature", String(128), nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
+)
+
+# The live MLLP feed's visit messages (ADT admissions, transfers, discharges...), per patient in
+# the order received: the listener folds all of a patient's visit messages into one Encounter
+# per visit, as the storage connector does with a patient's ADT files (a discharge message
+# carries no admission time and no visit number in real feeds, so it cannot be converted alone).
+mllp_visit_table = Table(
+    "mllp_visit_message",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("patient_key", String(512), primary_key=True),
+    Column("control_id", String(199), primary_key=True),
+    Column("seq", Integer, nullable=False),  # receive order within the patient
+    Column("kind", String(16), nullable=False),
+    Column("source_ref", String(1024), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("received_at", DateTime(timezone=False), nullable=False),
 )

@@ -211,3 +211,41 @@ def test_store_failure_is_a_nak_not_an_ack(db_url: str) -> None:
     ack = ingest(sample("OMP-01__nho.hl7", "F1")).decode()
     assert "MSA|AE|F1" in ack and "207^" in ack and "disk full" not in ack
     assert store.counts().get("MedicationRequest", 0) == 0
+
+
+def _encounters(store, patient_value: str) -> list[dict]:  # noqa: ANN001
+    pat = next(p for p in _patients(store) if p["identifier"][0]["value"] == patient_value)
+    ref = f"Patient/{pat['id']}"
+    return [e for e in store.iter_all("Encounter") if e["subject"]["reference"] == ref]
+
+
+def test_admission_transfer_discharge_fold_into_one_encounter(listener) -> None:  # noqa: ANN001
+    """Real NHO samples: the discharge (A03) has no PV1-19 and no PV1-44, so it can only close
+    the stay the admission (A01) opened — one Encounter, as in storage."""
+    port, store, ingest = listener
+    c = Client(port)
+    assert c.roundtrip(sample("ADT-22__nho.hl7", "V1"))["code"] == "AA"
+    (enc,) = _encounters(store, "9999013")
+    assert (enc["status"], enc["class"]["code"]) == ("in-progress", "IMP")
+    assert enc["period"]["start"].startswith("2011-11-20T16:00")
+    assert "end" not in enc["period"]
+    assert c.roundtrip(sample("ADT-42__nho.hl7", "V2"))["code"] == "AA"
+    assert c.roundtrip(sample("ADT-52__nho.hl7", "V3"))["code"] == "AA"
+    (enc2,) = _encounters(store, "9999013")
+    assert enc2["id"] == enc["id"]
+    assert enc2["status"] == "finished"
+    assert enc2["period"]["start"].startswith("2011-11-20T16:00")
+    assert enc2["period"]["end"].startswith("2011-12-20T12:00")
+    assert enc2["period"]["end"].endswith("+09:00")
+    # a re-sent discharge changes nothing and adds nothing
+    counts = store.counts()
+    assert c.roundtrip(sample("ADT-52__nho.hl7", "V3"))["code"] == "AA"
+    assert store.counts() == counts
+    assert [e["meta"]["versionId"] for e in _encounters(store, "9999013")] == [
+        enc2["meta"]["versionId"]
+    ]
+    # a visit message that cannot be converted is refused and not kept
+    a = c.roundtrip(sample("ADT-22__broken_malformed_date.hl7", "V4"))
+    assert a["code"] == "AE"
+    assert _encounters(store, "9999013")[0]["period"] == enc2["period"]
+    c.close()
