@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -124,16 +125,24 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     assert driver is not None
     if defaults:
         rows = [{**defaults, **row} for row in rows]
+    values = _row_values(rows, names)
     if dialect == "postgresql":
         with driver.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for row in rows:
-                copy.write_row(list(map(row.get, names)))
+            write = copy.write_row
+            for value in values:
+                write(value)
         return
-    values = [list(map(row.get, names)) for row in rows]
-    for i, c in enumerate(columns):  # only DATETIME columns need converting
-        if isinstance(c.type, DateTime | Date):
+    dates = [i for i, c in enumerate(columns) if isinstance(c.type, DateTime | Date)]
+    if dates:  # only DATETIME columns need converting; the same instants recur (memoised)
+        text_of: dict[Any, Any] = {}
+        values = [list(v) for v in values]
+        for i in dates:
             for v in values:
-                v[i] = _sqlite_value(v[i])
+                x = v[i]
+                t = text_of.get(x)
+                if t is None:
+                    t = text_of[x] = sqlite_datetime_text(x)
+                v[i] = t
     placeholders = ", ".join("?" for _ in names)
     driver.executemany(f"INSERT INTO {target} VALUES ({placeholders})", values)  # type: ignore[attr-defined]
 
@@ -202,10 +211,25 @@ def _lookup_pks(conn: Connection, keys: list[tuple[str, str]]) -> list[int]:
     return [pk_of[key] for key in keys]
 
 
-def _sqlite_value(value: Any) -> Any:
+def _row_values(rows: list[dict[str, Any]], names: list[str]) -> list[Any]:
+    """Each row's values in ``names`` order (None for a key a row lacks)."""
+    if len(names) > 1:
+        get = itemgetter(*names)
+        try:
+            return [get(row) for row in rows]
+        except KeyError:
+            pass
+    return [tuple(map(row.get, names)) for row in rows]
+
+
+def sqlite_datetime_text(value: Any) -> Any:
     """The value as SQLAlchemy's SQLite dialect stores it (DATETIME as fixed-width text)."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if value.tzinfo is not None:
+            value = value.replace(tzinfo=None)
+        # zero-padded year like SQLAlchemy's own format (strftime's %Y gives "1-01-02" for
+        # datetime(1, 1, 2)); ~3x faster than strftime
+        return value.isoformat(" ", "microseconds")
     return value
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from ehr_bridge.store.errors import BadRequest, UnknownParameter
 from ehr_bridge.store.fhirtime import FhirDateError, parse_range
 from ehr_bridge.store.indexing import fold_text
+from ehr_bridge.store.repository import sqlite_datetime_text
 from ehr_bridge.store.search_params import (
     COMMON_PARAMS,
     CONTROL_PARAMS,
@@ -100,7 +101,7 @@ class _Sql:
     def bind(self, value: Any) -> str:
         name = f"p{len(self.values)}"
         if not self.pg and isinstance(value, datetime):
-            value = value.strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy's SQLite DATETIME
+            value = sqlite_datetime_text(value)  # as SQLAlchemy's SQLite DATETIME
         self.values[name] = value
         return f"%({name})s" if self.pg else f":{name}"
 
@@ -151,6 +152,7 @@ class _IndexCond:
     cond: str
     rtype_bind: str
     negate: bool = False
+    single: bool = False  # at most one index row per resource can match (no DISTINCT needed)
 
     def negated(self) -> _IndexCond:
         return _IndexCond(
@@ -184,8 +186,8 @@ class _Builder:
         self.sql = sql
         self.rtype_bind = sql.bind(rtype)
 
-    def _in_index(self, table: str, param: str, cond: str) -> _IndexCond:
-        return _IndexCond(table, self.sql.bind(param), param, cond, self.rtype_bind)
+    def _in_index(self, table: str, param: str, cond: str, single: bool = False) -> _IndexCond:
+        return _IndexCond(table, self.sql.bind(param), param, cond, self.rtype_bind, single=single)
 
     def token(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier not in ("", "not", "below"):
@@ -209,7 +211,10 @@ class _Builder:
                 ors.append(" AND ".join(conds))
             else:
                 ors.append(code_is(value))
-        clause = self._in_index("fhir_idx_token", sp.name, _or(ors))
+        # Index rows are unique per (param, system, code) within a resource.
+        system, _, code = values[0].partition("|")
+        single = len(values) == 1 and modifier == "" and bool(system) and bool(code)
+        clause = self._in_index("fhir_idx_token", sp.name, _or(ors), single)
         return clause.negated() if modifier == "not" else clause
 
     def string(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
@@ -284,7 +289,8 @@ class _Builder:
                 )
             else:
                 ors.append(f"{{a}}.target_id = {b(value)}")
-        return self._in_index("fhir_idx_reference", sp.name, _or(ors))
+        single = len(values) == 1 and "/" in values[0].rstrip("/")
+        return self._in_index("fhir_idx_reference", sp.name, _or(ors), single)
 
     def quantity(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier:
@@ -429,8 +435,12 @@ def run_search(
     probes = [c for c in index_conds if c is not drive]
     only_index = drive is not None and len(where) == 2
     if drive is not None:
-        where.append(f"r.pk IN (SELECT d.res_pk FROM {drive.table} d WHERE {drive.on('d')})")
-    where.extend(c.exists_for("r.pk", f"x{i}") for i, c in enumerate(probes))
+        # The other index conditions probe the driving index rows (d.res_pk), so the planner
+        # can discard non-matches before fetching any fhir_resource row.
+        driven = f"{drive.on('d')}{_probe_sql(probes, 'd.res_pk')}"
+        where.append(f"r.pk IN (SELECT d.res_pk FROM {drive.table} d WHERE {driven})")
+    else:
+        where.extend(c.exists_for("r.pk", f"x{i}") for i, c in enumerate(probes))
     condition = " AND ".join(where)
     order = _order_by(rtype, sort, known, lenient, ignored, sql)
     total: int | None = None
@@ -445,10 +455,26 @@ def run_search(
             return SearchResult(rtype, [], [], total, 0, 0, list(params), ignored, True)
         rows: list[Any] = []
         if count > 0:
-            stmt = (
-                f"SELECT r.pk, r.content FROM fhir_resource r WHERE {condition} "
-                f"ORDER BY {', '.join([*order, 'r.pk'])} LIMIT {count + 1} OFFSET {offset}"
-            )
+            if drive is not None and only_index and not order:
+                # The page is decided on the index tables alone (they hold rows of current
+                # resources only): the driving index's rows for one code come out in res_pk
+                # order (ix_fhir_idx_token_lookup_pk), the other conditions probe them, and the
+                # scan stops after the page; only the page's resources are then fetched.
+                # Written as `pk IN (...) ORDER BY pk LIMIT`, PostgreSQL collected,
+                # de-duplicated and sorted every match first (Observation code + value at 1M:
+                # 31 -> 0.5 ms; Condition code + clinical-status 44 -> ~3 ms).
+                distinct = "" if drive.single else "DISTINCT "
+                stmt = (
+                    f"SELECT r.pk, r.content FROM fhir_resource r JOIN "
+                    f"(SELECT {distinct}d.res_pk FROM {drive.table} d WHERE {driven} "
+                    f"ORDER BY d.res_pk LIMIT {count + 1} OFFSET {offset}) p ON r.pk = p.res_pk "
+                    f"ORDER BY r.pk"
+                )
+            else:
+                stmt = (
+                    f"SELECT r.pk, r.content FROM fhir_resource r WHERE {condition} "
+                    f"ORDER BY {', '.join([*order, 'r.pk'])} LIMIT {count + 1} OFFSET {offset}"
+                )
             rows = list(conn.exec_driver_sql(stmt, sql.values).all())
         more = len(rows) > count
         rows = rows[:count]
@@ -479,8 +505,9 @@ def _count_statement(
     if drive is not None and only_index:
         # Only index conditions: count on the index tables alone (they hold rows of
         # current, non-deleted resources only), without touching fhir_resource.
+        counted = "d.res_pk" if drive.single else "DISTINCT d.res_pk"
         return (
-            f"SELECT count(DISTINCT d.res_pk) FROM {drive.table} d "
+            f"SELECT count({counted}) FROM {drive.table} d "
             f"WHERE {drive.on('d')}{_probe_sql(probes, 'd.res_pk')}"
         )
     return f"SELECT count(*) FROM fhir_resource r WHERE {condition}"
@@ -491,8 +518,9 @@ def _capped_count_statement(
 ) -> str:
     cap = TOTAL_CAP + 1
     if drive is not None and only_index:
+        distinct = "" if drive.single else "DISTINCT "
         return (
-            f"SELECT count(*) FROM (SELECT DISTINCT d.res_pk FROM {drive.table} d "
+            f"SELECT count(*) FROM (SELECT {distinct}d.res_pk FROM {drive.table} d "
             f"WHERE {drive.on('d')}{_probe_sql(probes, 'd.res_pk')} LIMIT {cap}) s"
         )
     return (

@@ -58,7 +58,9 @@ idx_token = Table(
     Column("param", String(64), nullable=False),
     Column("system", String(255), nullable=False),
     Column("code", String(255), nullable=False),
-    Index("ix_fhir_idx_token_lookup", "resource_type", "param", "code", "system"),
+    # res_pk after code: rows of one code come out in pk order (paging and capped counts stop
+    # early) and a probe for one resource is one lookup (migration fhir_0002)
+    Index("ix_fhir_idx_token_lookup_pk", "resource_type", "param", "code", "res_pk", "system"),
     Index("ix_fhir_idx_token_res", "res_pk"),
 )
 
