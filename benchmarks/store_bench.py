@@ -136,6 +136,12 @@ def _import(store: FhirStore, folder: Path, limit: int) -> tuple[int, float]:
 
 
 def analyze(store: FhirStore) -> None:
+    """ANALYZE (SQLite); VACUUM ANALYZE on PostgreSQL, as autovacuum does shortly after a bulk
+    load: it also sets the visibility map, without which index-only scans visit the heap."""
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM (ANALYZE)"))
+        return
     with store.engine.begin() as c:
         c.execute(text("ANALYZE"))
 
