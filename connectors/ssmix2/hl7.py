@@ -150,7 +150,9 @@ class Segment:
 
     def comps(self, n: int, rep: int = 0) -> list[str]:
         """Components of field ``n`` (repetition ``rep``), unescaped; [] when empty."""
-        parts = self._parts(n)
+        parts = self._split.get(n)
+        if parts is None:
+            parts = self._parts(n)
         if rep >= len(parts):
             return []
         comps = parts[rep]
@@ -161,7 +163,9 @@ class Segment:
 
     def comp(self, n: int, c: int = 1, rep: int = 0) -> str:
         """Component ``c`` (1-based) of field ``n``, unescaped, stripped; "" if absent."""
-        parts = self._parts(n)
+        parts = self._split.get(n)
+        if parts is None:
+            parts = self._parts(n)
         if rep >= len(parts):
             return ""
         comps = parts[rep]
