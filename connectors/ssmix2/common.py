@@ -65,21 +65,28 @@ class Ctx:
         self.issues.append(Issue("warning", location, reason, self.source_ref))
 
     def system(self, hl7_name: str, code: str = "") -> str | None:
+        """System URI of an HL7 coding-system name (MEDIS and HOT also look at the code)."""
         name = hl7_name.strip()
         if not name:
             return None
-        if name.startswith("99"):
-            return f"{self.local_system_base}{self.facility_code + ':' if self.facility_code else ''}{name}"
-        if name == "MDCDX2":
-            canonical = MEDIS_KEY if code.isdigit() and len(code) == 8 else MEDIS_EX
-        elif name == "HOT":
-            canonical = HOT.get(len(code), HOT[9])
-        else:
-            found = coding_systems().get(name) or coding_systems().get(name.upper())
-            if found is None:
-                return f"urn:ehr-bridge:hl7v2-table:{name}"
-            canonical = found
-        return system_uri(canonical, self.uri_form)
+        shape = code if name in ("MDCDX2", "HOT") else ""
+        return _system(name, shape, self.local_system_base, self.facility_code, self.uri_form)
+
+
+@lru_cache(maxsize=4096)
+def _system(name: str, code: str, local_base: str, facility: str, uri_form: str) -> str:
+    if name.startswith("99"):
+        return f"{local_base}{facility + ':' if facility else ''}{name}"
+    if name == "MDCDX2":
+        canonical = MEDIS_KEY if code.isdigit() and len(code) == 8 else MEDIS_EX
+    elif name == "HOT":
+        canonical = HOT.get(len(code), HOT[9])
+    else:
+        found = coding_systems().get(name) or coding_systems().get(name.upper())
+        if found is None:
+            return f"urn:ehr-bridge:hl7v2-table:{name}"
+        canonical = found
+    return system_uri(canonical, uri_form)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- datatypes
@@ -92,7 +99,12 @@ def fhir_datetime(value: str, location: str = "") -> str | None:
 
     Raises :class:`RecordError` for a malformed value.
     """
-    v = value.strip()
+    return _fhir_datetime(value.strip(), location)
+
+
+@lru_cache(maxsize=16384)
+def _fhir_datetime(v: str, location: str) -> str | None:
+    # memoised (bounded; errors are not cached): a message repeats its times in every segment
     if not v:
         return None
     m = _TS.match(v)
