@@ -36,3 +36,24 @@ def test_total_on_each_page_and_past_the_end(db_url: str) -> None:
     assert [m["id"] for m in probe.matches] == ["o3", "o4"] and probe.total == 2
     both = store.search("Observation", [("code", "a,b"), ("value-quantity", "lt1,ge12")])
     assert sorted(m["id"] for m in both.matches) == ["o0", "o12"]
+
+
+def test_repeated_coding_counts_once(db_url: str) -> None:
+    """The count without DISTINCT relies on one index row per (resource, param, system, code)."""
+    store = open_store(db_url)
+    coding = {"system": "urn:test", "code": "dup"}
+    twice = {
+        **_obs(1, "dup"),
+        "code": {"coding": [coding, dict(coding)]},
+        "component": [{"code": {"coding": [coding]}}, {"code": {"coding": [dict(coding)]}}],
+    }
+    store.upsert_many([twice, {**_obs(2, "other"), "subject": {"reference": "Patient/p2"}}])
+    for params in (
+        [("code", "urn:test|dup")],
+        [("component-code", "urn:test|dup"), ("patient", "Patient/p1")],
+        [("code", "urn:test|dup"), ("value-quantity", "ge0")],
+    ):
+        for total in ("accurate", "estimate"):
+            result = store.search("Observation", [*params, ("_total", total)])
+            assert result.total == 1, (params, total)
+            assert [m["id"] for m in result.matches] == ["o1"]
