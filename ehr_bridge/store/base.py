@@ -27,7 +27,7 @@ SQLITE_CACHE_KIB = 262_144  # 256 MiB page cache per connection
 # Memory-mapped reads of the first 2 GiB of the file (SQLite clamps to its compile-time maximum,
 # 2 GiB in the usual builds): the OS page cache, shared by all connections, serves B-tree pages
 # instead of each connection's own page cache. 1 GiB → 2 GiB: 1M-resource import 4,643 →
-# 5,203 resources/s (the index pages a growing import touches stay mapped).
+# 5,203 resources/s (runs 15 min apart; see benchmarks/RESULTS-store.md for the caveat).
 SQLITE_MMAP_BYTES = 1 << 31
 SQLITE_WAL_CHECKPOINT_PAGES = 16_384
 
