@@ -159,6 +159,7 @@ class Case:
 @dataclass
 class Timing:
     fhir: list[float] = field(default_factory=list)
+    counted: list[float] = field(default_factory=list)  # run_search with _total=estimate
     sql: list[float] = field(default_factory=list)
     total: list[int] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
@@ -374,8 +375,14 @@ def time_cases(store: FhirStore, cases: dict[str, list[Case]], warmup: int) -> d
                 case: Case = case, record: bool = record, timing: Timing = timing
             ) -> list[str]:
                 result = run_search(store, case.rtype, case.params)
-                if record:
-                    timing.total.append(result.total or 0)
+                return [m["id"] for m in result.matches]
+
+            def counted(
+                case: Case = case, record: bool = record, timing: Timing = timing
+            ) -> list[str]:
+                result = run_search(store, case.rtype, [*case.params, ("_total", "estimate")])
+                if record:  # None: more than 1,000 matches
+                    timing.total.append(1001 if result.total is None else result.total)
                 return [m["id"] for m in result.matches]
 
             def sql(case: Case = case) -> list[str]:
@@ -383,7 +390,11 @@ def time_cases(store: FhirStore, cases: dict[str, list[Case]], warmup: int) -> d
                     rows = c.execute(text(case.sql), case.binds).all()
                 return [orjson.loads(r.content)["id"] for r in rows]
 
-            order: list[tuple[str, Callable[[], list[str]]]] = [("fhir", fhir), ("sql", sql)]
+            order: list[tuple[str, Callable[[], list[str]]]] = [
+                ("fhir", fhir),
+                ("counted", counted),
+                ("sql", sql),
+            ]
             if i % 2:
                 order.reverse()
             ids: dict[str, list[str]] = {}
@@ -393,7 +404,7 @@ def time_cases(store: FhirStore, cases: dict[str, list[Case]], warmup: int) -> d
                 dt = (time.perf_counter() - t0) * 1000
                 if record:
                     getattr(timing, label).append(dt)
-            if ids["fhir"] != ids["sql"]:
+            if not ids["fhir"] == ids["counted"] == ids["sql"]:
                 raise AssertionError(f"{name}: FHIR search and SQL disagree for {case.params}")
             if record:
                 timing.rows.append(len(ids["fhir"]))
@@ -495,19 +506,25 @@ def report(
             "",
         ]
     lines += [
-        f"Search latency in ms over {iterations} parameterisations each (`run_search` = parse + SQL "
-        "with `total` count + JSON decode; SQL = hand-written query for the same page + JSON decode).",
+        f"Search latency in ms over {iterations} parameterisations each (FHIR = `run_search` as "
+        "the API calls it: parse + SQL for the page (`total` only where free: the last page) + "
+        "JSON decode; counted = the same with `_total=estimate` (`total` on every page, exact up "
+        "to 1,000 matches, counted up to 1,001); SQL = hand-written query for the same page + "
+        "JSON decode).",
         "",
-        "| search | matches (median total) | FHIR p50 | FHIR p95 | SQL p50 | SQL p95 | p95 ratio | p95 ≤ 50 ms | ratio ≤ 1.5 |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        "| search | matches (median total, counted) | FHIR p50 | FHIR p95 | SQL p50 | SQL p95 | "
+        "p95 ratio | counted p95 | counted ratio | p95 ≤ 50 ms | ratio ≤ 1.5 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, t in timings.items():
-        f95, s95 = pct(t.fhir, 0.95), pct(t.sql, 0.95)
+        f95, p95, s95 = pct(t.fhir, 0.95), pct(t.counted, 0.95), pct(t.sql, 0.95)
         ratio = f95 / s95 if s95 else float("inf")
+        pratio = p95 / s95 if s95 else float("inf")
         lines.append(
-            f"| {name} | {statistics.median(t.total):,.0f} | {pct(t.fhir, 0.5):.1f} | {f95:.1f} | "
-            f"{pct(t.sql, 0.5):.1f} | {s95:.1f} | {ratio:.2f} | "
-            f"{'yes' if f95 <= TARGET_P95_MS else '**no**'} | {'yes' if ratio <= TARGET_RATIO else '**no**'} |"
+            f"| {name} | {_matches(t.total)} | {pct(t.fhir, 0.5):.1f} | {f95:.1f} | "
+            f"{pct(t.sql, 0.5):.1f} | {s95:.1f} | {ratio:.2f} | {p95:.1f} | {pratio:.2f} | "
+            f"{'yes' if f95 <= TARGET_P95_MS else '**no**'} | "
+            f"{'yes' if ratio <= TARGET_RATIO else '**no**'} |"
         )
     if http:
         lines += [
@@ -518,6 +535,11 @@ def report(
         for name, times in http.items():
             lines.append(f"| {name} | {pct(times, 0.5):.1f} | {pct(times, 0.95):.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def _matches(totals: list[int]) -> str:
+    median = statistics.median(totals)
+    return "> 1,000" if median > 1000 else f"{median:,.0f}"
 
 
 def write_results(path: Path, backend: str, body: str) -> None:

@@ -4,7 +4,13 @@ Semantics follow FHIR R4 search: repeated parameters AND, comma-separated values
 ``[system]|[code]`` (system aliases folded; ``:not``, and ``:below`` as code-prefix match), string prefix match (``:exact``, ``:contains``),
 date and quantity prefixes (eq ne lt gt le ge sa eb ap) over half-open ranges, references as
 ``[Type/]id``; ``_id``, ``_lastUpdated``, ``_sort``, ``_count``/``_offset``, ``_include``,
-``_revinclude``, ``_summary=count``, ``_total=none``.
+``_revinclude``, ``_summary=count``, ``_total`` (none, estimate, accurate).
+
+``total`` without ``_total``: given when it costs nothing — on the last (or only) page it is the
+offset plus the page — and for ``_count=0``; left out on the earlier pages of a larger result
+(FHIR lets the server decide). ``_total=estimate`` counts on every page, exactly up to
+``TOTAL_CAP`` matches (left out above); ``_total=accurate`` always counts exactly. Counting the
+matches of a broad search costs several times the page itself, so the default does not.
 """
 
 from __future__ import annotations
@@ -382,7 +388,7 @@ def run_search(
     includes: list[tuple[str, SearchParam, str | None]] = []
     revincludes: list[tuple[str, SearchParam, str | None]] = []
     summary_count = False
-    total_mode = "estimate"
+    total_mode = "auto"  # see the module doc
     ignored: list[str] = []
     index_conds: list[_IndexCond] = []
     for raw_name, raw_value in params:
@@ -478,10 +484,10 @@ def run_search(
             rows = list(conn.exec_driver_sql(stmt, sql.values).all())
         more = len(rows) > count
         rows = rows[:count]
-        if total_mode == "estimate":
+        if total_mode in ("estimate", "auto"):
             if not more and (rows or offset == 0) and count > 0:
                 total = offset + len(rows)  # the last page: no count query needed
-            else:
+            elif total_mode == "estimate" or count == 0:
                 # Counting every match of a broad search costs more than the page itself;
                 # count up to TOTAL_CAP and leave `total` out above it (FHIR allows that;
                 # paging still works, and `_total=accurate` asks for the exact figure).

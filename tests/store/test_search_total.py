@@ -1,4 +1,5 @@
-"""`total` on every page: derived from the last page, counted (up to the cap) otherwise."""
+"""`total`: by default only where it is free (the last page, `_count=0`); `_total=estimate` on
+every page (derived from the last page, counted up to the cap otherwise)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,20 @@ def test_total_on_each_page_and_past_the_end(db_url: str) -> None:
     seen = []
     for offset in (0, 2, 4):
         result = store.search(
-            "Observation", [("code", "urn:test|a"), ("_count", "2"), ("_offset", str(offset))]
+            "Observation",
+            [
+                ("code", "urn:test|a"),
+                ("_count", "2"),
+                ("_offset", str(offset)),
+                ("_total", "estimate"),
+            ],
         )
         assert result.total == 5
         seen += [m["id"] for m in result.matches]
     assert seen == ["o0", "o1", "o2", "o3", "o4"]
-    past = store.search("Observation", [("code", "a"), ("_count", "2"), ("_offset", "9")])
+    past = store.search(
+        "Observation", [("code", "a"), ("_count", "2"), ("_offset", "9"), ("_total", "estimate")]
+    )
     assert past.matches == [] and past.total == 5
     assert store.search("Observation", [("code", "a"), ("_count", "0")]).total == 5
     probe = store.search(
@@ -36,6 +45,24 @@ def test_total_on_each_page_and_past_the_end(db_url: str) -> None:
     assert [m["id"] for m in probe.matches] == ["o3", "o4"] and probe.total == 2
     both = store.search("Observation", [("code", "a,b"), ("value-quantity", "lt1,ge12")])
     assert sorted(m["id"] for m in both.matches) == ["o0", "o12"]
+
+
+def test_default_total_only_where_it_is_free(db_url: str) -> None:
+    store = open_store(db_url)
+    store.upsert_many([_obs(i, "a") for i in range(5)])
+    pages = [
+        store.search("Observation", [("code", "a"), ("_count", "2"), ("_offset", str(o))])
+        for o in (0, 2, 4)
+    ]
+    assert [p.total for p in pages] == [None, None, 5]  # counted only on the last page
+    assert [len(p.matches) for p in pages] == [2, 2, 1] and pages[0].more and not pages[2].more
+    assert store.search("Observation", [("code", "a")]).total == 5  # one page
+    assert store.search("Observation", [("code", "a"), ("_count", "0")]).total == 5
+    assert store.search("Observation", [("code", "a"), ("_total", "none")]).total is None
+    assert (
+        store.search("Observation", [("code", "a"), ("_count", "2"), ("_total", "accurate")]).total
+        == 5
+    )
 
 
 def test_repeated_coding_counts_once(db_url: str) -> None:
