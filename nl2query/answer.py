@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nl2query.execute import Result
-from nl2query.ir import QueryPlan
+from nl2query.ir import Criterion, QueryPlan
 
 
 def _period(plan: QueryPlan) -> str:
@@ -19,10 +19,47 @@ def _period(plan: QueryPlan) -> str:
     return f"期間: {label}。"
 
 
+_CMP = {"ge": "以上", "gt": "超", "le": "以下", "lt": "未満", "eq": ""}
+_CMP_SIGN = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "="}
+
+
+def _criterion_text(cr: Criterion) -> str:
+    """A patient-level condition in words ("" for those told by 対象/期間 alone)."""
+    name = (cr.concept.label or cr.concept.text) if cr.concept is not None else ""
+    if cr.kind == "age" and cr.op is not None and cr.value is not None:
+        return f"{_fmt(cr.value)}歳{_CMP[cr.op]}"
+    if cr.kind == "sex" and cr.sex is not None:
+        return "男性" if cr.sex == "male" else "女性"
+    if cr.kind in ("lab_latest", "lab_any") and cr.op is not None and cr.value is not None:
+        which = "最新値" if cr.kind == "lab_latest" else "いずれかの値"
+        return f"{name}の{which} {_CMP_SIGN[cr.op]} {_fmt(cr.value)}"
+    if cr.kind == "currently_admitted":
+        where = "・".join(x for x in (cr.ward, cr.department) if x)
+        return f"入院中（{where}）" if where else "入院中"
+    if cr.kind == "medication" and cr.active:
+        return f"{name}（処方中）"
+    return ""
+
+
+def _conditions(plan: QueryPlan) -> str:
+    """条件 (ages, sex, lab thresholds, wards) and 除外 (negated criteria): the answer names
+    every restriction the query applied, not only the concepts."""
+    conds, excluded = [], []
+    for cr in plan.criteria:
+        text = _criterion_text(cr)
+        if cr.negate:
+            name = (cr.concept.label or cr.concept.text) if cr.concept is not None else ""
+            excluded.append(text or name or cr.kind)
+        elif text:
+            conds.append(text)
+    out = ("条件: " + "、".join(conds) + "。") if conds else ""
+    return out + (("除外: " + "、".join(excluded) + "。") if excluded else "")
+
+
 def _concepts(plan: QueryPlan) -> str:
     names = [c.label or c.text for c in plan.concepts]
     for cr in plan.criteria:
-        if cr.concept is not None:
+        if cr.concept is not None and not cr.negate:
             names.append(cr.concept.label or cr.concept.text)
     fb = [c for c in plan.concepts if c.resolved_by == "display_text"]
     fb += [
@@ -41,7 +78,7 @@ def _fmt(v: object) -> str:
 
 
 def render(plan: QueryPlan, res: Result) -> str:
-    head = _concepts(plan) + _period(plan)
+    head = _concepts(plan) + _conditions(plan) + _period(plan)
     if res.answer_type == "count":
         unit = "件" if plan.count_unit == "records" else "人"
         return f"{head}該当は{res.count}{unit}です。"

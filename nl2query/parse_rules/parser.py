@@ -76,6 +76,14 @@ _ACTIVE = re.compile(
 _NEG = re.compile(
     r"ない|なし|無し|未処方|していな|されていな|ていな|ていません|ておりません|ありません"
 )
+# Right after a disease name: 「糖尿病がない / のない / でない / ではない / じゃない / なし / 以外 /
+# を除く / の既往がない / と診断されていない / を持たない」 — the patient must NOT have it.
+_CONDITION_NEG = re.compile(
+    r"(の既往|の診断|の病名|の記録)?(が|は|の|では|で|じゃ|も)?(ない|無い|なし|無し|ありません)"
+    r"|以外|を除"
+    r"|(と|で)?(診断|登録)?され(てい|た(こと|事)?が)?な"
+    r"|を(持た|有さ|患ってい)な"
+)
 _COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
 _LIST = re.compile(
     r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
@@ -478,7 +486,7 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                     Criterion(
                         kind="condition",
                         concept=concept,
-                        negate=bool(re.match(r"(の既往)?(が|は)?ない", after)),
+                        negate=bool(_CONDITION_NEG.match(after)),
                     )
                 )
         elif m.kind == "medication":

@@ -83,3 +83,33 @@ def test_read_only_and_query_shown(engine: Any) -> None:
     assert a["query"]["sql"] and a["query"]["fhir"]
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(flat_observation)).scalar() == before
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "2型糖尿病でない患者は何人？",
+        "2型糖尿病ではない患者は何人？",
+        "2型糖尿病のない患者は何人？",
+        "2型糖尿病がない患者は何人？",
+        "2型糖尿病以外の患者は何人？",
+        "2型糖尿病と診断されていない患者は何人？",
+    ],
+)
+def test_negated_condition_phrasings_exclude(engine: Any, q: str) -> None:
+    """「〜でない / ではない / のない / 以外」 mean the patient must NOT have the disease: the
+    count is the complement of 「〜の患者」, and the answer says what was excluded."""
+    patients = sum(1 for r in resources() if r["resourceType"] == "Patient")
+    with_dm = _ask(engine, "2型糖尿病の患者は何人？")["count"]
+    a = _ask(engine, q)
+    assert a["status"] == "answered"
+    assert a["count"] == patients - with_dm
+    assert "除外: " in a["text"] and "対象: " not in a["text"]
+
+
+def test_answer_text_names_every_restriction(engine: Any) -> None:
+    a = _ask(engine, "70歳以上の女性の2型糖尿病の患者は何人？")
+    assert a["status"] == "answered"
+    assert "70歳以上" in a["text"] and "女性" in a["text"] and "条件: " in a["text"]
+    b = _ask(engine, "直近のeGFRが45未満の患者は何人？")
+    assert "最新値 < 45" in b["text"]
