@@ -79,7 +79,8 @@ _NEG = re.compile(
 # Right after a disease name: 「糖尿病がない / のない / でない / ではない / じゃない / なし / 以外 /
 # を除く / の既往がない / と診断されていない / を持たない」 — the patient must NOT have it.
 _CONDITION_NEG = re.compile(
-    r"(の既往|の診断|の病名|の記録)?(が|は|の|では|で|じゃ|も)?(ない|無い|なし|無し|ありません)"
+    r"(の既往|の診断|の病名|の記録|歴)?(では|でも|じゃ|が|は|の|で|も)?(ない|無い|なし|無し|ありません)"
+    r"|でも[^、。]{1,20}?でも(ない|無い|ありません)"  # 「AでもBでもない」: neither A nor B
     r"|以外|を除"
     r"|(と|で)?(診断|登録)?され(てい|た(こと|事)?が)?な"
     r"|を(持た|有さ|患ってい)な"
@@ -465,7 +466,12 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             concept = to_concept("allergen", "", ms[unknown[0]].text)
         else:
             raise Incomplete("unknown allergen")
-        criteria.append(Criterion(kind="allergy", concept=concept))
+        after_allergy = q[q.index("アレルギー") + len("アレルギー") :]
+        criteria.append(
+            Criterion(
+                kind="allergy", concept=concept, negate=bool(_CONDITION_NEG.match(after_allergy))
+            )
+        )
         for i, m in enumerate(ms):
             if m.kind in ("medication", "lab") and "アレルギー" in _raw_after(ctx, m)[:8]:
                 used.add(i)

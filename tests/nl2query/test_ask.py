@@ -113,3 +113,31 @@ def test_answer_text_names_every_restriction(engine: Any) -> None:
     assert "70歳以上" in a["text"] and "女性" in a["text"] and "条件: " in a["text"]
     b = _ask(engine, "直近のeGFRが45未満の患者は何人？")
     assert "最新値 < 45" in b["text"]
+
+
+def test_neither_nor_excludes_both(engine: Any) -> None:
+    patients = sum(1 for r in resources() if r["resourceType"] == "Patient")
+    dm = _ask(engine, "2型糖尿病の患者は何人？")["count"]
+    af = _ask(engine, "心房細動の患者は何人？")["count"]
+    both = _ask(engine, "2型糖尿病と心房細動の患者は何人？")["count"]
+    a = _ask(engine, "2型糖尿病でも心房細動でもない患者は何人？")
+    assert a["count"] == patients - (dm + af - both)
+    assert "除外: " in a["text"] and "対象: " not in a["text"]
+
+
+@pytest.mark.parametrize(
+    ("q", "negated"),
+    [
+        ("ペニシリンアレルギーのない患者は何人？", True),
+        ("ペニシリンアレルギー歴のない患者は何人？", True),
+        ("ペニシリンアレルギーがない患者は何人？", True),
+        ("ペニシリンアレルギーの患者は何人？", False),
+        ("ペニシリンアレルギーがある患者は何人？", False),
+    ],
+)
+def test_allergy_negation(q: str, negated: bool) -> None:
+    from nl2query.parse_rules import parse
+
+    plan = parse(q, datetime.fromisoformat(NOW))
+    (allergy,) = [c for c in plan.criteria if c.kind == "allergy"]
+    assert allergy.negate is negated
