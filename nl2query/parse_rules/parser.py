@@ -85,6 +85,7 @@ _CONDITION_NEG = re.compile(
     r"|(と|で)?(診断|登録)?され(てい|た(こと|事)?が)?な"
     r"|を(持た|有さ|患ってい)な"
 )
+_INVERTED: dict[str, Comparator] = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge", "eq": "eq"}
 _COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
 _LIST = re.compile(
     r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
@@ -418,11 +419,15 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
     used: set[int] = set()
     # age / sex
     for a in _AGE.finditer(q):
-        criteria.append(Criterion(kind="age", op=_CMP_OP[a.group(2)], value=float(a.group(1))))  # type: ignore[arg-type]
-    if re.search(r"男性|男の", q):
-        criteria.append(Criterion(kind="sex", sex="male"))
-    if re.search(r"女性|女の", q):
-        criteria.append(Criterion(kind="sex", sex="female"))
+        op = _CMP_OP[a.group(2)]
+        if _CONDITION_NEG.match(q[a.end() :]):  # 「65歳以上でない」 = under 65
+            op = _INVERTED[op]
+        criteria.append(Criterion(kind="age", op=op, value=float(a.group(1))))
+    for pattern, sex in ((r"男性|男の", "male"), (r"女性|女の", "female")):
+        found = re.search(pattern, q)
+        if found:  # 「男性以外 / 男性でない」: the patient must not be of that sex
+            neg = bool(_CONDITION_NEG.match(q[found.end() :]))
+            criteria.append(Criterion(kind="sex", sex=sex, negate=neg))  # type: ignore[arg-type]
     # encounters
     ward = ward_in(q)
     dept = next((d for d in DEPARTMENTS if d in q), None)

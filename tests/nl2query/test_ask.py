@@ -141,3 +141,27 @@ def test_allergy_negation(q: str, negated: bool) -> None:
     plan = parse(q, datetime.fromisoformat(NOW))
     (allergy,) = [c for c in plan.criteria if c.kind == "allergy"]
     assert allergy.negate is negated
+
+
+@pytest.mark.parametrize(
+    ("q", "op", "value"),
+    [
+        ("65歳以上でない患者は何人？", "lt", 65.0),
+        ("65歳以上の患者は何人？", "ge", 65.0),
+        ("70歳未満ではない糖尿病の患者は何人？", "ge", 70.0),
+    ],
+)
+def test_negated_age_inverts_the_comparison(q: str, op: str, value: float) -> None:
+    from nl2query.parse_rules import parse
+
+    (age,) = [c for c in parse(q, datetime.fromisoformat(NOW)).criteria if c.kind == "age"]
+    assert (age.op, age.value, age.negate) == (op, value, False)
+
+
+def test_other_than_a_sex_is_the_complement(engine: Any) -> None:
+    patients = sum(1 for r in resources() if r["resourceType"] == "Patient")
+    male = _ask(engine, "男性の患者は何人？")["count"]
+    for q in ("男性以外の患者は何人？", "男性でない患者は何人？"):
+        a = _ask(engine, q)
+        assert a["count"] == patients - male, q
+        assert "除外: 男性" in a["text"]
