@@ -120,6 +120,11 @@ def parse(question: str, now: datetime) -> QueryPlan:
     left = unexplained(ctx.q, mentions, blocked)
     if left:
         raise Incomplete(f"unexplained words: {len(left)}")
+    if _disjunction(ctx, mentions):
+        return clarify(
+            "「AかB」「AまたはB」のように、いずれかに該当する条件にはまだ対応していません。"
+            "条件ごとに分けて質問してください。"
+        )
     if (
         re.search(r"(?<!一番)(?<!いちばん)(?<!最も)最近(?!の\d)|しばらく|近頃", q)
         and period is None
@@ -521,6 +526,11 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                     Criterion(kind="medication", concept=concept, period=period, negate=neg)
                 )
                 period_used = True
+            elif neg and re.search(
+                r"(こと|事)(が|は|の)?(ない|無い|ありません)|歴(が|は|の)?(ない|無い|なし)|一度も",
+                clause_after,
+            ):  # 「処方されたことがない」: no order at any time, not just none active
+                criteria.append(Criterion(kind="medication", concept=concept, negate=True))
             elif (
                 _ACTIVE.search(clause_after)
                 or re.search(r"現在|今も|いま", q)
@@ -533,15 +543,16 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                 raise Incomplete("medication without a usage verb")
         elif m.kind == "lab":
             raw_after = _raw_after(ctx, m)
-            cm = _CMP.match(
-                re.sub(
-                    r"^(?:の(?:最新|直近|最終|最新の|直近の)?値(?:が|は)|の(?:最新|直近)(?:の)?結果が|が|は|値が)",
-                    "",
-                    raw_after,
-                )
+            rest = re.sub(
+                r"^(?:の(?:最新|直近|最終|最新の|直近の)?値(?:が|は)|の(?:最新|直近)(?:の)?結果が|が|は|値が)",
+                "",
+                raw_after,
             )
+            cm = _CMP.match(rest)
             if cm:
                 op = _CMP_OP[cm.group(2)]
+                if _CONDITION_NEG.match(rest[cm.end() :]):  # 「7以上でない」 = below 7
+                    op = _INVERTED[op]
                 val = float(cm.group(1))
                 if re.search(r"一度でも|いずれか|1回でも|一回でも", q):
                     criteria.append(
@@ -591,6 +602,21 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             answer_type="patients",
         )
     raise Incomplete("question form")
+
+
+_OR_BETWEEN = re.compile(
+    r"(ノ患者|ノ人|患者)?(カ|マタハ|又ハ|モシクハ|若シクハ|アルイハ|或イハ|or)、?"
+)
+
+
+def _disjunction(ctx: Ctx, mentions: list[Mention]) -> bool:
+    """Two concept mentions joined by か / または / もしくは / あるいは (an OR the plan cannot
+    express: criteria all hold together)."""
+    ms = sorted(mentions, key=lambda m: m.start)
+    return any(
+        _OR_BETWEEN.fullmatch(ctx.qn[a.end : b.start]) is not None
+        for a, b in zip(ms, ms[1:], strict=False)
+    )
 
 
 def _raw_after(ctx: Ctx, m: Mention) -> str:

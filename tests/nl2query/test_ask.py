@@ -165,3 +165,37 @@ def test_other_than_a_sex_is_the_complement(engine: Any) -> None:
         a = _ask(engine, q)
         assert a["count"] == patients - male, q
         assert "除外: 男性" in a["text"]
+
+
+@pytest.mark.parametrize(
+    ("q", "op"),
+    [
+        ("HbA1cが7以上でない患者は何人？", "lt"),
+        ("直近のHbA1cが7未満ではない患者は何人？", "ge"),
+        ("HbA1cが7以上の患者は何人？", "ge"),
+    ],
+)
+def test_negated_lab_threshold_inverts_the_comparison(q: str, op: str) -> None:
+    from nl2query.parse_rules import parse
+
+    (lab,) = [c for c in parse(q, datetime.fromisoformat(NOW)).criteria if c.kind == "lab_latest"]
+    assert (lab.op, lab.value, lab.negate) == (op, 7.0, False)
+
+
+def test_never_prescribed_is_not_only_inactive() -> None:
+    from nl2query.parse_rules import parse
+
+    now = datetime.fromisoformat(NOW)
+    (never,) = parse("ワーファリンを処方されたことがない患者は何人？", now).criteria
+    assert (never.kind, never.negate, never.active) == ("medication", True, None)
+    (inactive,) = parse("ワーファリンを服用していない患者は何人？", now).criteria
+    assert (inactive.kind, inactive.negate, inactive.active) == ("medication", True, True)
+
+
+@pytest.mark.parametrize(
+    "q", ["2型糖尿病か心房細動の患者は何人？", "2型糖尿病または心房細動の患者は何人？"]
+)
+def test_either_or_is_asked_back_not_answered_as_both(engine: Any, q: str) -> None:
+    a = _ask(engine, q)
+    assert a["status"] == "clarify"
+    assert "分けて質問" in a["text"]
