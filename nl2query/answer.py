@@ -33,6 +33,10 @@ def _criterion_text(cr: Criterion) -> str:
     if cr.kind in ("lab_latest", "lab_any") and cr.op is not None and cr.value is not None:
         which = "最新値" if cr.kind == "lab_latest" else "いずれかの値"
         return f"{name}の{which} {_CMP_SIGN[cr.op]} {_fmt(cr.value)}"
+    if cr.kind == "admitted":
+        reason = (cr.reason.label or cr.reason.text) if cr.reason is not None else ""
+        where = "・".join(x for x in (reason, cr.ward, cr.department) if x)
+        return f"入院あり（{where}）" if where else "入院あり"
     if cr.kind == "currently_admitted":
         where = "・".join(x for x in (cr.ward, cr.department) if x)
         return f"入院中（{where}）" if where else "入院中"

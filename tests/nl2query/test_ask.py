@@ -199,3 +199,13 @@ def test_either_or_is_asked_back_not_answered_as_both(engine: Any, q: str) -> No
     a = _ask(engine, q)
     assert a["status"] == "clarify"
     assert "分けて質問" in a["text"]
+
+
+def test_not_exceeding_and_other_than_the_patients_of() -> None:
+    from nl2query.parse_rules import parse
+
+    now = datetime.fromisoformat(NOW)
+    (lab,) = parse("eGFRが45を超えていない患者は何人？", now).criteria
+    assert (lab.op, lab.value) == ("le", 45.0)
+    (cond,) = parse("2型糖尿病の患者以外は何人？", now).criteria
+    assert (cond.kind, cond.negate) == ("condition", True)
