@@ -95,7 +95,13 @@ def render(plan: QueryPlan, res: Result) -> str:
     if res.answer_type == "boolean":
         if res.boolean is None:
             return f"{head}判定できるデータがありません。"
-        return f"{head}{'はい' if res.boolean else 'いいえ'}。"
+        # Stated as the fact, not as a bare はい/いいえ: to a negatively phrased question
+        # (「糖尿病ではないですか？」) a bare いいえ would read as the opposite.
+        if plan.aggregate in ("rose", "fell"):
+            moved = "上昇" if plan.aggregate == "rose" else "低下"
+            fact = f"{moved}しています" if res.boolean else f"{moved}していません"
+            return f"{head}{'はい' if res.boolean else 'いいえ'}、{fact}。"
+        return f"{head}{'該当あり' if res.boolean else '該当なし'}。"
     if res.answer_type == "values":
         if not res.values:
             return f"{head}該当する値はありません。"

@@ -209,3 +209,10 @@ def test_not_exceeding_and_other_than_the_patients_of() -> None:
     assert (lab.op, lab.value) == ("le", 45.0)
     (cond,) = parse("2型糖尿病の患者以外は何人？", now).criteria
     assert (cond.kind, cond.negate) == ("condition", True)
+
+
+def test_yes_no_answers_state_the_fact(engine: Any) -> None:
+    """A bare いいえ to 「〜ではないですか？」 reads as the opposite: booleans say 該当あり/なし."""
+    a = _ask(engine, "患者番号00000001は2型糖尿病ですか？")
+    assert a["boolean"] is True and a["text"].endswith("該当あり。")
+    assert "はい" not in a["text"] and "いいえ" not in a["text"]
