@@ -33,6 +33,12 @@ def _criterion_text(cr: Criterion) -> str:
     if cr.kind in ("lab_latest", "lab_any") and cr.op is not None and cr.value is not None:
         which = "最新値" if cr.kind == "lab_latest" else "いずれかの値"
         return f"{name}の{which} {_CMP_SIGN[cr.op]} {_fmt(cr.value)}"
+    if cr.kind == "condition_first":
+        return f"{name}（期間内に初めて診断）"
+    if cr.kind == "medication_first":
+        return f"{name}（期間内に新規開始）"
+    if cr.kind == "lab_any" and cr.op is None:
+        return f"{name}の測定"
     if cr.kind == "admitted":
         reason = (cr.reason.label or cr.reason.text) if cr.reason is not None else ""
         where = "・".join(x for x in (reason, cr.ward, cr.department) if x)

@@ -452,7 +452,15 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
         and not current_adm
     )
     if current_adm:
-        criteria.append(Criterion(kind="currently_admitted", ward=ward, department=dept))
+        # 「入院していない / 入院中でない / 入院中ではない」: not currently admitted
+        neg = bool(
+            re.search(
+                r"入院(中)?(して|し)?(い)?(ない|ません)|入院中(では|で|じゃ)(ない|ありません)", q
+            )
+        )
+        criteria.append(
+            Criterion(kind="currently_admitted", ward=ward, department=dept, negate=neg)
+        )
     elif admitted_period:
         reason = None
         for i, m in enumerate(ms):

@@ -216,3 +216,18 @@ def test_yes_no_answers_state_the_fact(engine: Any) -> None:
     a = _ask(engine, "患者番号00000001は2型糖尿病ですか？")
     assert a["boolean"] is True and a["text"].endswith("該当あり。")
     assert "はい" not in a["text"] and "いいえ" not in a["text"]
+
+
+@pytest.mark.parametrize(
+    ("q", "negated"),
+    [
+        ("現在入院していない患者は何人？", True),
+        ("入院中でない患者は何人？", True),
+        ("入院中の患者は何人？", False),
+    ],
+)
+def test_not_currently_admitted(q: str, negated: bool) -> None:
+    from nl2query.parse_rules import parse
+
+    (adm,) = parse(q, datetime.fromisoformat(NOW)).criteria
+    assert (adm.kind, adm.negate) == ("currently_admitted", negated)
