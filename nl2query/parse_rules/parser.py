@@ -87,6 +87,9 @@ _CONDITION_NEG = re.compile(
     r"|を(持た|有さ|患ってい)な"
 )
 _INVERTED: dict[str, Comparator] = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge", "eq": "eq"}
+_STATISTIC = re.compile(
+    r"平均|中央値|合計|総数|最高|最低|最大|最小|一番|いちばん|最も|最年|年齢|何歳|割合|比率|率は"
+)
 _COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
 _LIST = re.compile(
     r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
@@ -602,6 +605,10 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             count_unit=unit,
             answer_type="count",
         )
+    if _STATISTIC.search(q):
+        # 「平均年齢は？」「一番若い人は？」「割合は？」: a figure the cohort plan cannot compute;
+        # answering with the list of patients would answer another question.
+        raise Incomplete("cohort statistic not supported")
     if _LIST.search(q) or pred == "list" or re.search(r"[?？]$|いる[?？]?$", q):
         return QueryPlan(
             intent="answer",

@@ -231,3 +231,17 @@ def test_not_currently_admitted(q: str, negated: bool) -> None:
 
     (adm,) = parse(q, datetime.fromisoformat(NOW)).criteria
     assert (adm.kind, adm.negate) == ("currently_admitted", negated)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "2型糖尿病の患者の平均年齢は？",
+        "2型糖尿病の患者の中で一番若い人は？",
+        "2型糖尿病の患者の割合は？",
+    ],
+)
+def test_cohort_statistics_are_not_answered_with_a_patient_list(engine: Any, q: str) -> None:
+    a = _ask(engine, q)
+    assert a["status"] != "answered", a["text"]
+    assert _ask(engine, "2型糖尿病の患者は？")["status"] == "answered"
