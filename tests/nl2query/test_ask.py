@@ -94,6 +94,7 @@ def test_read_only_and_query_shown(engine: Any) -> None:
         "2型糖尿病がない患者は何人？",
         "2型糖尿病以外の患者は何人？",
         "2型糖尿病と診断されていない患者は何人？",
+        "2型糖尿病と診断されてない患者は何人？",
     ],
 )
 def test_negated_condition_phrasings_exclude(engine: Any, q: str) -> None:
