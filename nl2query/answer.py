@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nl2query.execute import Result
-from nl2query.ir import Criterion, QueryPlan
+from nl2query.ir import Concept, Criterion, QueryPlan
 
 
 def _period(plan: QueryPlan) -> str:
@@ -23,9 +23,14 @@ _CMP = {"ge": "以上", "gt": "超", "le": "以下", "lt": "未満", "eq": ""}
 _CMP_SIGN = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "="}
 
 
+def _label(concept: Concept | None) -> str:
+    """How the answer names a concept: its resolved label, else the words of the question."""
+    return (concept.label or concept.text) if concept is not None else ""
+
+
 def _criterion_text(cr: Criterion) -> str:
     """A patient-level condition in words ("" for those told by 対象/期間 alone)."""
-    name = (cr.concept.label or cr.concept.text) if cr.concept is not None else ""
+    name = _label(cr.concept)
     if cr.kind == "age" and cr.op is not None and cr.value is not None:
         return f"{_fmt(cr.value)}歳{_CMP[cr.op]}"
     if cr.kind == "sex" and cr.sex is not None:
@@ -40,8 +45,7 @@ def _criterion_text(cr: Criterion) -> str:
     if cr.kind == "lab_any" and cr.op is None:
         return f"{name}の測定"
     if cr.kind == "admitted":
-        reason = (cr.reason.label or cr.reason.text) if cr.reason is not None else ""
-        where = "・".join(x for x in (reason, cr.ward, cr.department) if x)
+        where = "・".join(x for x in (_label(cr.reason), cr.ward, cr.department) if x)
         return f"入院あり（{where}）" if where else "入院あり"
     if cr.kind == "currently_admitted":
         where = "・".join(x for x in (cr.ward, cr.department) if x)
@@ -58,8 +62,7 @@ def _conditions(plan: QueryPlan) -> str:
     for cr in plan.criteria:
         text = _criterion_text(cr)
         if cr.negate:
-            name = (cr.concept.label or cr.concept.text) if cr.concept is not None else ""
-            excluded.append(text or name or cr.kind)
+            excluded.append(text or _label(cr.concept) or cr.kind)
         elif text:
             conds.append(text)
     out = ("条件: " + "、".join(conds) + "。") if conds else ""
@@ -67,10 +70,10 @@ def _conditions(plan: QueryPlan) -> str:
 
 
 def _concepts(plan: QueryPlan) -> str:
-    names = [c.label or c.text for c in plan.concepts]
-    for cr in plan.criteria:
-        if cr.concept is not None and not cr.negate:
-            names.append(cr.concept.label or cr.concept.text)
+    names = [_label(c) for c in plan.concepts]
+    names += [
+        _label(cr.concept) for cr in plan.criteria if cr.concept is not None and not cr.negate
+    ]
     fb = [c for c in plan.concepts if c.resolved_by == "display_text"]
     fb += [
         cr.concept

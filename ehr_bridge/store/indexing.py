@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ehr_bridge.store.fhirtime import MAX_TIME, MIN_TIME, FhirDateError, parse_range
-from ehr_bridge.store.search_params import SearchParam, params_for
+from ehr_bridge.store.search_params import params_for
 from mappings.code_systems import canonical_system
 
 _HIRA_TO_KATA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
@@ -28,25 +28,6 @@ def fold_text(text: str) -> str:
     bounded: names and addresses recur in bulk loads)."""
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_HIRA_TO_KATA)
     return "".join(folded.split())[:MAX_STRING]
-
-
-def _walk(node: Any, steps: list[str]) -> Iterator[Any]:
-    if node is None:
-        return
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk(item, steps)
-        return
-    if not steps:
-        yield node
-        return
-    if isinstance(node, dict):
-        yield from _walk(node.get(steps[0]), steps[1:])
-
-
-def values_at(resource: dict[str, Any], param: SearchParam) -> Iterator[Any]:
-    for steps in param.paths:
-        yield from _walk(resource, steps)
 
 
 def token_values(value: Any) -> Iterator[tuple[str, str]]:
@@ -133,8 +114,7 @@ def _plan(rtype: str) -> tuple[tuple[str, str, tuple[tuple[str, ...], ...]], ...
 
 
 def _values(resource: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> list[Any]:
-    """Values at ``paths`` (lists flattened at every step): :func:`values_at` without the
-    recursion, for the bulk write path."""
+    """Values at ``paths`` (alternative element paths; lists are flattened at every step)."""
     out: list[Any] = []
     for steps in paths:
         nodes: list[Any] = [resource]

@@ -8,7 +8,6 @@ JP Core search parameter definitions for the resource types ehr-bridge serves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
 ParamType = Literal["token", "string", "date", "reference", "quantity"]
@@ -21,8 +20,8 @@ class SearchParam:
     path: str
     targets: tuple[str, ...] = ()  # reference target types (for _include and validation)
 
-    @cached_property
-    def paths(self) -> list[list[str]]:  # cached: index_rows asks for it per resource
+    @property
+    def paths(self) -> list[list[str]]:
         return [p.strip().split(".") for p in self.path.split("|")]
 
 
