@@ -29,6 +29,7 @@ from connectors.ssmix2.storage import (
     parse_name,
     patient_files,
     resolve,
+    storage_file,
 )
 
 VISITS = "visits"
@@ -97,8 +98,21 @@ class SSMix2Connector:
         connector configuration changes. Costs one ``stat`` per entry."""
         return folder_signature(pdir, self.config.model_dump_json())
 
-    def patient_records(self, pdir: Path) -> Iterator[SourceRecord]:
-        files = patient_files(pdir)
+    def folder_scan(self, pdir: Path) -> tuple[str, list[tuple[str, str]]]:
+        """:meth:`folder_signature` and the folder's message files from the same walk; passing
+        the files to :meth:`patient_records` spares a second walk of the folder."""
+        return scan_folder(pdir, self.config.model_dump_json())
+
+    def patient_records(
+        self, pdir: Path, files_found: list[tuple[str, str]] | None = None
+    ) -> Iterator[SourceRecord]:
+        """Records of one patient folder; ``files_found`` from :meth:`folder_scan` (else the
+        folder is listed here)."""
+        files = (
+            patient_files(pdir)
+            if files_found is None
+            else [storage_file(Path(path), name) for path, name in files_found]
+        )
         for f in files:
             if f.name is None:
                 yield SourceRecord(
@@ -201,10 +215,19 @@ class SSMix2Connector:
 
 
 def folder_signature(pdir: Path, salt: str = "") -> str:
+    return scan_folder(pdir, salt)[0]
+
+
+def scan_folder(pdir: Path, salt: str = "") -> tuple[str, list[tuple[str, str]]]:
+    """The folder's signature and, from the same walk, its message files as (path, storage
+    name) in :func:`patient_files` order: the files of ``<date>/<kind>/`` and the
+    ``main_document.hl7`` of each content folder there (the name is the folder's)."""
     h = hashlib.sha1(salt.encode(), usedforsecurity=False)
-    stack = [str(pdir)]
+    stack = [(str(pdir), 0)]
+    found: list[tuple[str, str, bool]] = []  # depth-3 entries: path, name, is a folder
+    with_main: set[str] = set()  # depth-3 folders holding a main_document.hl7 file
     while stack:
-        d = stack.pop()
+        d, depth = stack.pop()
         try:
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -216,10 +239,23 @@ def folder_signature(pdir: Path, salt: str = "") -> str:
         for e in entries:
             st = e.stat(follow_symlinks=False)
             h.update(f"{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
-            if e.is_dir(follow_symlinks=False):
-                subdirs.append(e.path)
+            is_dir = e.is_dir(follow_symlinks=False)
+            if is_dir:
+                subdirs.append((e.path, depth + 1))
+            if depth == 2:
+                if e.is_file():
+                    found.append((e.path, e.name, False))
+                elif e.is_dir():
+                    found.append((e.path, e.name, True))
+            elif depth == 3 and e.name == MAIN_DOCUMENT and e.is_file():
+                with_main.add(d)
         stack.extend(reversed(subdirs))
-    return h.hexdigest()
+    files = [
+        (os.path.join(path, MAIN_DOCUMENT) if is_dir else path, name)
+        for path, name, is_dir in found
+        if not is_dir or path in with_main
+    ]
+    return h.hexdigest(), files
 
 
 def _read(path: Path) -> bytes:

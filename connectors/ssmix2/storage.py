@@ -118,15 +118,15 @@ def patient_files(patient_dir: Path) -> list[StorageFile]:
                 continue
             for e in _sorted_dirs(Path(k.path)):
                 if e.is_file():
-                    out.append(_storage_file(Path(e.path), e.name))
+                    out.append(storage_file(Path(e.path), e.name))
                 elif e.is_dir():
                     main = Path(e.path) / MAIN_DOCUMENT
                     if main.is_file():
-                        out.append(_storage_file(main, e.name))
+                        out.append(storage_file(main, e.name))
     return out
 
 
-def _storage_file(path: Path, name: str) -> StorageFile:
+def storage_file(path: Path, name: str) -> StorageFile:
     try:
         return StorageFile(path, parse_name(name))
     except ValueError as exc:
