@@ -134,9 +134,11 @@ class Segment:
                 got = []
             elif self.fields[0] == "MSH" and n == 2:
                 got = [[v]]
-            else:
+            elif self.rep_sep in v:
                 cs = self.comp_sep
                 got = [r.split(cs) for r in v.split(self.rep_sep)]
+            else:
+                got = [v.split(self.comp_sep)]
             self._split[n] = got
         return got
 

@@ -136,41 +136,38 @@ def _values(resource: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> lis
     return out
 
 
-def _keyed(ptype: str, value: Any) -> list[dict[str, Any]]:
+def _keyed(ptype: str, value: Any) -> list[tuple[Any, ...]]:
+    """The index values of one element, in the index table's column order after ``param``."""
     if ptype == "token":
-        return [{"system": s[:255], "code": c[:255]} for s, c in token_values(value)]
+        return [(s[:255], c[:255]) for s, c in token_values(value)]
     if ptype == "reference":
-        return [{"target_type": t, "target_id": i} for t, i in reference_values(value)]
+        return list(reference_values(value))
     if ptype == "date":
-        return [{"start": s, "end": e} for s, e in date_values(value)]
+        return list(date_values(value))
     if ptype == "string":
-        return [{"value": v} for v in string_values(value) if v]
+        return [(v,) for v in string_values(value) if v]
     if ptype == "quantity":
-        return [{"value": v, "system": s, "code": c} for v, s, c in quantity_values(value)]
+        return list(quantity_values(value))
     return []
 
 
-def index_rows(resource: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Index rows by index kind ("token", "string", ...), without ``res_pk``."""
+def index_rows(resource: dict[str, Any], pk: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Index rows by index kind ("token", "string", ...), each a tuple in its table's column
+    order: ``(res_pk, resource_type, param, *values)`` (``res_pk`` is ``pk``)."""
     rtype = resource["resourceType"]
-    rows: dict[str, list[dict[str, Any]]] = {}
+    rows: dict[str, list[tuple[Any, ...]]] = {}
     for name, ptype, paths in _plan(rtype):
         values = _values(resource, paths)
         if not values:
             continue
-        bucket = rows.get(ptype)
-        if bucket is None:
-            bucket = rows[ptype] = []
         seen: set[tuple[Any, ...]] = set()
         for value in values:
-            for row in _keyed(ptype, value):
-                key = tuple(row.values())
+            for key in _keyed(ptype, value):
                 if key in seen:
                     continue
                 seen.add(key)
-                row["resource_type"] = rtype
-                row["param"] = name
-                bucket.append(row)
-        if not bucket:
-            del rows[ptype]
+                bucket = rows.get(ptype)
+                if bucket is None:
+                    bucket = rows[ptype] = []
+                bucket.append((pk, rtype, name, *key))
     return rows

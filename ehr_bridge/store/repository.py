@@ -94,7 +94,7 @@ class WriteOutcome:
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows fast, straight through the driver in the caller's transaction.
+    """Insert many rows (dicts) fast, straight through the driver in the caller's transaction.
 
     PostgreSQL: COPY (psycopg's executemany sends one statement per row). SQLite: one
     ``executemany`` of plain tuples (SQLAlchemy's per-row parameter processing costs more than
@@ -103,10 +103,6 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     database.
     """
     if not rows:
-        return
-    dialect = conn.dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        conn.execute(insert(table), rows)
         return
     columns = [
         c
@@ -119,13 +115,28 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         if c.default is not None and getattr(c.default, "is_scalar", False)
     }
     names = [c.name for c in columns]
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+    insert_values(conn, table, names, _row_values(rows, names))
+
+
+def insert_values(
+    conn: Connection, table: Table, names: list[str] | None, values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows given as value tuples in ``names`` order (``None``: every column of the
+    table, in table order), the way :func:`bulk_insert` does."""
+    if not values:
+        return
+    columns = list(table.columns) if names is None else [table.c[n] for n in names]
+    names = [c.name for c in columns]
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        conn.execute(insert(table), [dict(zip(names, v, strict=True)) for v in values])
+        return
     preparer = conn.dialect.identifier_preparer
     target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(n) for n in names)})"
     driver = conn.connection.driver_connection
     assert driver is not None
-    if defaults:
-        rows = [{**defaults, **row} for row in rows]
-    values = _row_values(rows, names)
     if dialect == "postgresql":
         with driver.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
             write = copy.write_row
@@ -135,14 +146,15 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     dates = [i for i, c in enumerate(columns) if isinstance(c.type, DateTime | Date)]
     if dates:  # only DATETIME columns need converting; the same instants recur (memoised)
         text_of: dict[Any, Any] = {}
-        values = [list(v) for v in values]
+        rows = [list(v) for v in values]
         for i in dates:
-            for v in values:
+            for v in rows:
                 x = v[i]
                 t = text_of.get(x)
                 if t is None:
                     t = text_of[x] = sqlite_datetime_text(x)
                 v[i] = t
+        values = rows  # type: ignore[assignment]
     placeholders = ", ".join("?" for _ in names)
     driver.executemany(f"INSERT INTO {target} VALUES ({placeholders})", values)  # type: ignore[attr-defined]
 
@@ -401,15 +413,16 @@ class FhirStore:
     ) -> None:
         if replace:
             self._clear_derived(conn, items)
-        index_batches: dict[str, list[dict[str, Any]]] = {}
+        index_batches: dict[str, list[tuple[Any, ...]]] = {}
         for pk, resource in items:
-            for kind, rows in index_rows(resource).items():
-                bucket = index_batches.setdefault(kind, [])
-                for row in rows:
-                    row["res_pk"] = pk
-                    bucket.append(row)
-        for kind, rows in index_batches.items():
-            bulk_insert(conn, INDEX_TABLES[kind], rows)
+            for kind, krows in index_rows(resource, pk).items():
+                bucket = index_batches.get(kind)
+                if bucket is None:
+                    index_batches[kind] = krows
+                else:
+                    bucket.extend(krows)
+        for kind, krows in index_batches.items():
+            insert_values(conn, INDEX_TABLES[kind], None, krows)
         for projection in self.projections:
             proj_batches: dict[str, list[dict[str, Any]]] = {}
             for _, resource in items:
