@@ -138,6 +138,8 @@ def fhir_date(value: str, location: str = "") -> str | None:
 
 
 def decimal_value(text: str) -> int | float | None:
+    if text.isdigit() and text.isascii():  # the common case: a plain non-negative integer
+        return int(text)
     t = text.strip().replace(",", "")
     if not t:
         return None

@@ -129,7 +129,13 @@ class Segment:
         """Field ``n`` split into repetitions, each split into raw components (memoised)."""
         got = self._split.get(n)
         if got is None:
-            v = self.field(n)
+            f = self.fields
+            if f[0] == "MSH":
+                v = self.field(n)
+            else:  # field(n), inlined (a bulk-path hot spot)
+                v = f[n] if n < len(f) else ""
+                if v == '""':
+                    v = ""
             if not v:
                 got = []
             elif self.fields[0] == "MSH" and n == 2:
