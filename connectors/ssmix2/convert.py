@@ -18,6 +18,7 @@ import orjson
 
 from connectors._sdk.errors import RecordError
 from connectors._sdk.records import Conversion
+from connectors.ssmix2.administration import administration_kind, convert_administrations
 from connectors.ssmix2.clinical import convert_allergies, convert_conditions
 from connectors.ssmix2.common import Ctx, patient_id_of
 from connectors.ssmix2.encounter import EVENT_KIND, VISIT_KINDS, VisitEvent, convert_visits
@@ -44,14 +45,16 @@ KIND_MESSAGES: dict[str, set[str]] = {
     "PPR-01": {"PPR^ZD1", "PPR^PC1", "PPR^PC2", "PPR^PC3"},
     "OMP-01": {"RDE^O11"},
     "OMP-02": {"RDE^O11"},
+    "OMP-11": {"RAS^O17"},
+    "OMP-12": {"RAS^O17"},
     "OML-11": {"OUL^R22", "ORU^R01", "OUL^R21", "OUL^R24"},
     EXTENDED_VITALS: {"ORU^R30", "ORU^R01"},
 }
 # data kinds recognised but not mapped to FHIR yet: converted to nothing, with a warning
-NOT_MAPPED = {"ADT-01", "ADT-31", "ADT-32", "ADT-41", "ADT-51", "OMP-11", "OMP-12", "OMP-31",
-              "OMP-32", "OMP-41", "OMP-42", "OML-01", "OML-02", "OML-12", "OMG-01", "OMG-02",
-              "OMG-03", "OMG-11", "OMG-12", "OMG-13", "OMD", "OMI-01", "OMI-02", "OMI-11",
-              "OMI-12", "OMI-13", "OMG-04", "OMG-14", "ADT-71"}  # fmt: skip
+NOT_MAPPED = {"ADT-01", "ADT-31", "ADT-32", "ADT-41", "ADT-51", "OMP-31", "OMP-32", "OMP-41",
+              "OMP-42", "OML-01", "OML-02", "OML-12", "OMG-01", "OMG-02", "OMG-03", "OMG-11",
+              "OMG-12", "OMG-13", "OMD", "OMI-01", "OMI-02", "OMI-11", "OMI-12", "OMI-13",
+              "OMG-04", "OMG-14", "ADT-71"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ def kind_of(msg: Message) -> str:
         return "OMP-02" if msg.first("RXC") is not None else "OMP-01"
     if t == "ORU^R30":
         return EXTENDED_VITALS
+    if t == "RAS^O17":
+        return administration_kind(msg)
     for kind, types in KIND_MESSAGES.items():
         if t in types:
             return kind
@@ -190,6 +195,9 @@ def convert_message(
     elif kind in ("OMP-01", "OMP-02"):
         conv.resources.extend(convert_medications(ctx, msg, injection=kind == "OMP-02"))
         used = {"PID", "ORC", "RXE", "TQ1", "RXR", "RXC"}
+    elif kind in ("OMP-11", "OMP-12"):
+        conv.resources.extend(convert_administrations(ctx, msg, injection=kind == "OMP-12"))
+        used = {"PID", "ORC", "RXA", "RXR"}
     elif kind == "OML-11":
         conv.resources.extend(convert_results(ctx, msg))
         used = {"PID", "ORC", "OBR", "SPM", "OBX"}

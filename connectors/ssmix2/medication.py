@@ -29,6 +29,22 @@ ORC_STATUS = {"NW": "active", "OK": "active", "SC": "active", "XO": "active", "R
               "OD": "stopped", "HD": "on-hold"}  # fmt: skip
 
 
+def rp_numbers(group: str, fallback: str, counter: dict[str, int]) -> tuple[str, str]:
+    """(RP number, number in the RP) of an order line from ORC-4 ``<order>_<RP>_<no. in RP>``;
+    ORC-4 without the number in the RP: the line's count among the message's lines of that RP
+    (``counter``, per message); ORC-4 empty: ``fallback`` is the RP number."""
+    parts = group.split("_")
+    rp = parts[1] if len(parts) > 1 else (group or fallback)
+    counter[rp] = counter.get(rp, 0) + 1
+    return rp, parts[2] if len(parts) > 2 else str(counter[rp])
+
+
+def request_id(ctx: Ctx, kind: str, order_no: str, rp: str, in_rp: str) -> str:
+    """Id of the MedicationRequest of an order line (``kind`` OMP-01/OMP-02; ``order_no``: ORC-2,
+    else the record key); the administration converter builds its ``request`` with it."""
+    return ctx.id("MedicationRequest", ctx.patient_id, kind, order_no, rp, in_rp)
+
+
 def _groups(msg: Message) -> list[dict[str, Any]]:
     """ORC-led order groups: {orc, rxe, tq1: [...], rxr: [...], rxc: [...]}."""
     groups: list[dict[str, Any]] = []
@@ -101,12 +117,8 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
         rxe: Segment = g["rxe"]
         loc = f"RXE[{gi}]"
         placer = orc.comp(2, 1)
-        group = orc.comp(4, 1)
-        parts = group.split("_")
-        rp = parts[1] if len(parts) > 1 else (group or str(gi))
-        rp_counter[rp] = rp_counter.get(rp, 0) + 1
-        in_rp = parts[2] if len(parts) > 2 else str(rp_counter[rp])
-        rid = ctx.id("MedicationRequest", ctx.patient_id, ctx.kind, placer or order_no, rp, in_rp)
+        rp, in_rp = rp_numbers(orc.comp(4, 1), str(gi), rp_counter)
+        rid = request_id(ctx, ctx.kind, placer or order_no, rp, in_rp)
         res: dict[str, Any] = {
             "resourceType": "MedicationRequest",
             "id": rid,

@@ -99,6 +99,19 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("identifier", "token", "identifier"),
         ]
     },
+    "MedicationAdministration": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            # injections carry the drug in a contained Medication (JP Core _Injection profile)
+            _p("code", "token", "medicationCodeableConcept|contained.code"),
+            _p("status", "token", "status"),
+            _p("effective-time", "date", "effectiveDateTime|effectivePeriod"),
+            _p("request", "reference", "request", "MedicationRequest"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
     "AllergyIntolerance": {
         p.name: p
         for p in [

@@ -14,4 +14,5 @@ test_golden = golden_test(
     lambda: SSMix2Connector(SSMix2Config(root=".", facility_code="1312345670")),
     CASES,
     ALLOWED_UNCONSUMED,
+    cross_record_refs={"MedicationRequest"},  # an administration's order is its own record
 )
