@@ -65,10 +65,11 @@ def content_hash(resource: dict[str, Any]) -> str:
     return hashlib.sha1(canonical_json(resource)).hexdigest()
 
 
-def _with_meta(resource: dict[str, Any], version: int, last_updated: datetime) -> dict[str, Any]:
+def _with_meta(resource: dict[str, Any], version: int, last_updated: str) -> dict[str, Any]:
+    """The resource with ``meta.versionId`` and ``meta.lastUpdated`` (FHIR instant text)."""
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version)
-    meta["lastUpdated"] = instant_text(last_updated)
+    meta["lastUpdated"] = last_updated
     return {**resource, "meta": meta}
 
 
@@ -326,6 +327,7 @@ class FhirStore:
             latest[(resource["resourceType"], str(resource["id"]))] = resource
         existing = self._existing(conn, latest.keys())
         now = now_utc()
+        stamp = instant_text(now)  # one lastUpdated for the whole chunk
         new_rows: list[dict[str, Any]] = []
         new_resources: list[dict[str, Any]] = []
         changed: list[tuple[Any, dict[str, Any]]] = []
@@ -337,12 +339,12 @@ class FhirStore:
                 continue
             stats.by_type[key[0]] += 1
             if old is None:
-                stored = _with_meta(resource, 1, now)
+                stored = _with_meta(resource, 1, stamp)
                 new_rows.append(self._row(stored, 1, now, digest))
                 new_resources.append(stored)
                 stats.created += 1
             else:
-                stored = _with_meta(resource, old.version_id + 1, now)
+                stored = _with_meta(resource, old.version_id + 1, stamp)
                 changed.append((old, stored))
                 stats.updated += 1
         if new_rows:
