@@ -5,7 +5,9 @@ Record key (so a re-sent or updated message replaces what the earlier one produc
 SS-MIX2 storage record): ``<patient>/<data kind>/<order>`` where order is ORC-2 (placer order
 number) when the message has one, ``-`` for the per-patient master records (ADT-00 patient,
 ADT-61 allergy list, PPR-01 diagnosis list: a new one replaces the old one), else MSH-10.
-Messages that cannot be decoded/parsed get ``msg/<MSH-10>``.
+Administration notices (OMP-11/12, ``RAS^O17``) add ``@<RXA-3>`` to the order: each
+administration of an order is its own record. Messages that cannot be decoded/parsed get
+``msg/<MSH-10>``.
 
 Visit messages (ADT admissions, transfers, discharges, plans: the SS-MIX2 visit kinds) are
 folded per patient: the listener keeps them (in receive order) and converts all of a patient's
@@ -34,6 +36,7 @@ from connectors.ssmix2.encounter import VISIT_KINDS
 from connectors.ssmix2.hl7 import Message, decode_message, parse_message
 
 MASTER_KINDS = {"ADT-00", "ADT-61", "PPR-01"}
+ADMINISTRATION_KINDS = {"OMP-11", "OMP-12"}  # RAS^O17: one record per administration
 
 
 class MllpConfig(ConnectorConfig):
@@ -105,6 +108,12 @@ class MllpConnector:
         else:
             orc = msg.first("ORC")
             order = (orc.comp(2, 1) if orc is not None else "") or f"msg-{control_id}"
+            if kind in ADMINISTRATION_KINDS:
+                # an order is administered many times, one RAS^O17 each: the administration
+                # time keeps a later notice from replacing the earlier ones (a re-sent or
+                # corrected notice of the same administration still replaces it)
+                rxa = msg.first("RXA")
+                order += f"@{rxa.comp(3, 1) if rxa is not None else control_id}"
         key = self._key(f"{pid or '?'}/{kind}/{order}")
         return SourceRecord(key, (kind, msg), ref, "", fp)
 

@@ -37,6 +37,7 @@ from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
 from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
 from ehr_bridge.bulk import GC_THRESHOLD, bulk_gc
+from ehr_bridge.store.search_params import SEARCH_PARAMS
 from ehr_bridge.sync.loop import SyncLoop, SyncReport
 
 log = logging.getLogger("ehr_bridge.sync")
@@ -46,9 +47,9 @@ Validate = Literal["full", "sample", "none"]
 Folder = tuple[str, str, Any]
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _REF = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
-_TYPES = {"Patient", "Encounter", "Condition", "Observation", "MedicationRequest",
-          "AllergyIntolerance", "DiagnosticReport", "Specimen", "Practitioner",
-          "Organization", "Medication"}  # fmt: skip
+# resource types a storage connector may write: those the store serves (has search parameters
+# for), plus Medication (contained in injection orders and administrations)
+_TYPES = frozenset(SEARCH_PARAMS) | {"Medication"}
 
 
 def structural_problem(res: dict[str, Any]) -> str:

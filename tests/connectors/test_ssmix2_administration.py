@@ -228,3 +228,12 @@ def test_sync_search_rerun_and_delete(db_url: str, tree: Path) -> None:
     assert rep.deleted_records == 1 and rep.deleted_resources == 2
     left = s("MedicationAdministration", [("patient", f"Patient/{patient}")]).matches
     assert {m["id"] for m in left} == {m["id"] for m in _convert("OMP-12__nho.hl7").resources}
+
+
+def test_sample_checks_accept_administrations(db_url: str, tree: Path) -> None:
+    """The cheap structural check of ``validate=sample`` knows MedicationAdministration (and
+    the contained Medication of injections): nothing is quarantined, the same 4 are stored."""
+    store = open_store(db_url)
+    rep = _sync(store, tree, validate="sample")
+    assert rep.quarantined == 0
+    assert store.counts()["MedicationAdministration"] == 4

@@ -249,3 +249,29 @@ def test_admission_transfer_discharge_fold_into_one_encounter(listener) -> None:
     assert a["code"] == "AE"
     assert _encounters(store, "9999013")[0]["period"] == enc2["period"]
     c.close()
+
+
+def _administrations(store) -> list[dict]:  # noqa: ANN001
+    return sorted(store.iter_all("MedicationAdministration"), key=lambda r: r["effectiveDateTime"])
+
+
+def test_later_administration_of_the_same_order_keeps_the_earlier_one(listener) -> None:  # noqa: ANN001
+    """Real NHO RAS^O17 (OMP-11): an order is administered many times, one notice each. The
+    next day's notice for the same order (ORC-2) is a new record, not a replacement; a re-sent
+    notice of the same administration replaces it (nothing added)."""
+    port, store, _ = listener
+    c = Client(port)
+    day1 = sample("OMP-11__nho.hl7", "A1")
+    day2 = sample("OMP-11__nho.hl7", "A2").replace(b"|201107010830|201107010830|",
+                                                     b"|201107020830|201107020830|")  # fmt: skip
+    assert c.roundtrip(day1)["code"] == "AA"
+    assert len(_administrations(store)) == 2  # two RXA (two drugs) at 2011-07-01 08:30
+    assert c.roundtrip(day2)["code"] == "AA"
+    got = _administrations(store)
+    assert [a["effectiveDateTime"][:16] for a in got] == ["2011-07-01T08:30"] * 2 + [
+        "2011-07-02T08:30"
+    ] * 2
+    counts = store.counts()
+    assert c.roundtrip(sample("OMP-11__nho.hl7", "A3"))["code"] == "AA"  # day 1 again
+    assert store.counts() == counts
+    c.close()
