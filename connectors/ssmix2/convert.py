@@ -48,12 +48,13 @@ KIND_MESSAGES: dict[str, set[str]] = {
     "OMP-11": {"RAS^O17"},
     "OMP-12": {"RAS^O17"},
     "OML-11": {"OUL^R22", "ORU^R01", "OUL^R21", "OUL^R24"},
+    "OMG-13": {"ORU^R01"},
     EXTENDED_VITALS: {"ORU^R30", "ORU^R01"},
 }
 # data kinds recognised but not mapped to FHIR yet: converted to nothing, with a warning
 NOT_MAPPED = {"ADT-01", "ADT-31", "ADT-32", "ADT-41", "ADT-51", "OMP-31", "OMP-32", "OMP-41",
               "OMP-42", "OML-01", "OML-02", "OML-12", "OMG-01", "OMG-02", "OMG-03", "OMG-11",
-              "OMG-12", "OMG-13", "OMD", "OMI-01", "OMI-02", "OMI-11", "OMI-12", "OMI-13",
+              "OMG-12", "OMD", "OMI-01", "OMI-02", "OMI-11", "OMI-12", "OMI-13",
               "OMG-04", "OMG-14", "ADT-71"}  # fmt: skip
 
 
@@ -201,8 +202,11 @@ def convert_message(
     elif kind == "OML-11":
         conv.resources.extend(convert_results(ctx, msg))
         used = {"PID", "ORC", "OBR", "SPM", "OBX"}
+    elif kind == "OMG-13":
+        conv.resources.extend(convert_results(ctx, msg, "physiology"))
+        used = {"PID", "ORC", "OBR", "OBX"}
     elif kind == EXTENDED_VITALS or kind.startswith("L-OBSERVATIONS"):
-        conv.resources.extend(convert_results(ctx, msg, vital=True))
+        conv.resources.extend(convert_results(ctx, msg, "vital"))
         used = {"PID", "ORC", "OBR", "OBX"}
     else:
         raise RecordError(f"unsupported data kind {kind}", location="MSH-9")

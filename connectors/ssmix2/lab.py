@@ -1,10 +1,12 @@
 """OUL^R22 (OML-11) / ORU^R01 / ORU^R30 (extended storage vitals) / ADT-00 OBX → Observation,
-SPM → Specimen, one DiagnosticReport per order (lab results only)."""
+SPM → Specimen, one DiagnosticReport per order (lab and physiological test results; vital signs
+have none). OMG-13 生理検査結果通知 (ORU^R01: ECG, spirometry ...) → Observations of category
+``procedure`` and a DiagnosticReport coded by the test (OBR-4)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from connectors._sdk.errors import RecordError
 from connectors.ssmix2.common import Ctx, codeable, decimal_value, fhir_datetime, meta, quantity
@@ -20,6 +22,9 @@ _CMP = re.compile(r"^\s*(<=|>=|<|>)\s*(.+)$")
 LAB = ("JP_Observation_LabResult", "laboratory")
 VITAL = ("JP_Observation_VitalSigns", "vital-signs")
 BODY = ("JP_Observation_BodyMeasurement", "exam")
+PHYSIOLOGY = ("JP_Observation_Common", "procedure")
+PROFILES = {"lab": LAB, "vital": VITAL, "physiology": PHYSIOLOGY}
+ResultKind = Literal["lab", "vital", "physiology"]
 
 
 def obx_value(ctx: Ctx, obx: Segment, loc: str) -> dict[str, Any]:
@@ -142,7 +147,7 @@ def specimen(ctx: Ctx, spm: Segment, key: tuple[object, ...], idx: int) -> dict[
     return res
 
 
-def convert_results(ctx: Ctx, msg: Message, *, vital: bool = False) -> list[dict[str, Any]]:
+def convert_results(ctx: Ctx, msg: Message, kind: ResultKind = "lab") -> list[dict[str, Any]]:
     """Observation (+ Specimen, DiagnosticReport) for every OBX of a result message."""
     order = ""
     orc = msg.first("ORC")
@@ -158,7 +163,8 @@ def convert_results(ctx: Ctx, msg: Message, *, vital: bool = False) -> list[dict
     spec_ref: dict[str, str] | None = None
     spm_time: str | None = None
     obr_time: str | None = None
-    profile = VITAL if vital else LAB
+    profile = PROFILES[kind]
+    test: dict[str, Any] | None = None  # the physiological test (first OBR-4)
     n_obx = n_spm = 0
     for seg in msg.segments:
         name = seg.name
@@ -170,6 +176,8 @@ def convert_results(ctx: Ctx, msg: Message, *, vital: bool = False) -> list[dict
             spm_time = sp.get("collection", {}).get("collectedDateTime")
         elif name == "OBR":
             obr_time = fhir_datetime(seg.comp(7, 1), "OBR-7")
+            if test is None and kind == "physiology":
+                test = codeable(ctx, seg, 4)
         elif name == "OBX":
             n_obx += 1
             o = observation(ctx, seg, n_obx, key, profile, spm_time or obr_time, spec_ref)
@@ -177,42 +185,49 @@ def convert_results(ctx: Ctx, msg: Message, *, vital: bool = False) -> list[dict
                 observations.append(o)
     out.extend(specimens)
     out.extend(observations)
-    if observations and not vital:
-        effective = next(
-            (o.get("effectiveDateTime") for o in observations if o.get("effectiveDateTime")), None
-        )
-        report: dict[str, Any] = {
-            "resourceType": "DiagnosticReport",
-            "id": ctx.id("DiagnosticReport", *key),
-            "meta": meta("JP_DiagnosticReport_LabResult"),
-            "status": "final",
-            "category": [
-                {
-                    "coding": [
-                        {"system": "http://loinc.org", "code": "LP29693-6", "display": "Laboratory"}
-                    ]
-                }
-            ],
-            "code": {
-                "coding": [
-                    {
-                        "system": "http://loinc.org",
-                        "code": "11502-2",
-                        "display": "Laboratory report",
-                    }
-                ]
-            },
-            "subject": ctx.patient_ref,
-            "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
-        }
-        if effective:
-            report["effectiveDateTime"] = effective
-        if specimens:
-            report["specimen"] = [{"reference": f"Specimen/{s['id']}"} for s in specimens]
-        if order:
-            report["identifier"] = [{"system": "urn:ehr-bridge:ssmix2:order-no", "value": order}]
-        out.append(report)
+    if observations and kind != "vital":
+        out.append(_report(ctx, key, order, observations, specimens, test if kind == "physiology"
+                           else None))  # fmt: skip
     return out
+
+
+def _report(
+    ctx: Ctx,
+    key: tuple[object, ...],
+    order: str,
+    observations: list[dict[str, Any]],
+    specimens: list[dict[str, Any]],
+    test: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The DiagnosticReport of one result message: a lab report, or (``test`` given) the report
+    of that physiological test."""
+    effective = next(
+        (o.get("effectiveDateTime") for o in observations if o.get("effectiveDateTime")), None
+    )
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": ctx.id("DiagnosticReport", *key),
+        "meta": meta(
+            "JP_DiagnosticReport_LabResult" if test is None else "JP_DiagnosticReport_Common"
+        ),  # fmt: skip
+        "status": "final",
+    }
+    if test is None:
+        report["category"] = [{"coding": [{"system": "http://loinc.org", "code": "LP29693-6",
+                                           "display": "Laboratory"}]}]  # fmt: skip
+        report["code"] = {"coding": [{"system": "http://loinc.org", "code": "11502-2",
+                                      "display": "Laboratory report"}]}  # fmt: skip
+    else:
+        report["code"] = test
+    report["subject"] = ctx.patient_ref
+    report["result"] = [{"reference": f"Observation/{o['id']}"} for o in observations]
+    if effective:
+        report["effectiveDateTime"] = effective
+    if specimens:
+        report["specimen"] = [{"reference": f"Specimen/{s['id']}"} for s in specimens]
+    if order:
+        report["identifier"] = [{"system": "urn:ehr-bridge:ssmix2:order-no", "value": order}]
+    return report
 
 
 def body_observations(ctx: Ctx, msg: Message) -> list[dict[str, Any]]:
