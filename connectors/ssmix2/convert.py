@@ -25,6 +25,8 @@ from connectors.ssmix2.encounter import EVENT_KIND, VISIT_KINDS, VisitEvent, con
 from connectors.ssmix2.hl7 import Message, decode_message, parse_message
 from connectors.ssmix2.lab import body_observations, convert_results
 from connectors.ssmix2.medication import convert_medications
+from connectors.ssmix2.nutrition import convert_diet_orders
+from connectors.ssmix2.orders import convert_orders, convert_procedures, notice_kind, order_kind
 from connectors.ssmix2.patient import patient_resource
 
 __all__ = [
@@ -49,12 +51,18 @@ KIND_MESSAGES: dict[str, set[str]] = {
     "OMP-12": {"RAS^O17"},
     "OML-11": {"OUL^R22", "ORU^R01", "OUL^R21", "OUL^R24"},
     "OMG-13": {"ORU^R01"},
+    "OML-01": {"OML^O33"},
+    "OMG-01": {"OMG^O19"},
+    "OMG-02": {"OMG^O19"},
+    "OMG-03": {"OMG^O19"},
+    "OMG-11": {"OMI^Z23"},
+    "OMG-12": {"OMI^Z23"},
+    "OMD": {"OMD^O03"},
     EXTENDED_VITALS: {"ORU^R30", "ORU^R01"},
 }
 # data kinds recognised but not mapped to FHIR yet: converted to nothing, with a warning
 NOT_MAPPED = {"ADT-01", "ADT-31", "ADT-32", "ADT-41", "ADT-51", "OMP-31", "OMP-32", "OMP-41",
-              "OMP-42", "OML-01", "OML-02", "OML-12", "OMG-01", "OMG-02", "OMG-03", "OMG-11",
-              "OMG-12", "OMD", "OMI-01", "OMI-02", "OMI-11", "OMI-12", "OMI-13",
+              "OMP-42", "OML-02", "OML-12", "OMI-01", "OMI-02", "OMI-11", "OMI-12", "OMI-13",
               "OMG-04", "OMG-14", "ADT-71"}  # fmt: skip
 
 
@@ -81,6 +89,10 @@ def kind_of(msg: Message) -> str:
         return EXTENDED_VITALS
     if t == "RAS^O17":
         return administration_kind(msg)
+    if t == "OMG^O19":
+        return order_kind(msg)
+    if t == "OMI^Z23":
+        return notice_kind(msg)
     for kind, types in KIND_MESSAGES.items():
         if t in types:
             return kind
@@ -205,6 +217,15 @@ def convert_message(
     elif kind == "OMG-13":
         conv.resources.extend(convert_results(ctx, msg, "physiology"))
         used = {"PID", "ORC", "OBR", "OBX"}
+    elif kind in ("OML-01", "OMG-01", "OMG-02", "OMG-03"):
+        conv.resources.extend(convert_orders(ctx, msg))
+        used = {"PID", "ORC", "OBR", "TQ1", *(("OBX",) if kind == "OML-01" else ())}
+    elif kind in ("OMG-11", "OMG-12"):
+        conv.resources.extend(convert_procedures(ctx, msg))
+        used = {"PID", "ORC", "OBR", "TQ1", "IPC"}
+    elif kind == "OMD":
+        conv.resources.extend(convert_diet_orders(ctx, msg))
+        used = {"PID", "ORC", "TQ1", "ODS"}
     elif kind == EXTENDED_VITALS or kind.startswith("L-OBSERVATIONS"):
         conv.resources.extend(convert_results(ctx, msg, "vital"))
         used = {"PID", "ORC", "OBR", "OBX"}

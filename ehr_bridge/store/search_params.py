@@ -112,6 +112,39 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("identifier", "token", "identifier"),
         ]
     },
+    "ServiceRequest": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("code", "token", "code"),
+            _p("status", "token", "status"),
+            _p("authored", "date", "authoredOn"),
+            _p("category", "token", "category"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
+    "Procedure": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "subject", *_PATIENT_REF),
+            _p("subject", "reference", "subject", *_PATIENT_REF),
+            _p("code", "token", "code"),
+            _p("status", "token", "status"),
+            _p("date", "date", "performedDateTime|performedPeriod"),
+            _p("based-on", "reference", "basedOn", "ServiceRequest"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
+    "NutritionOrder": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "patient", *_PATIENT_REF),
+            _p("status", "token", "status"),
+            _p("datetime", "date", "dateTime"),
+            _p("identifier", "token", "identifier"),
+        ]
+    },
     "AllergyIntolerance": {
         p.name: p
         for p in [

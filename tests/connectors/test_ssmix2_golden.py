@@ -14,5 +14,6 @@ test_golden = golden_test(
     lambda: SSMix2Connector(SSMix2Config(root=".", facility_code="1312345670")),
     CASES,
     ALLOWED_UNCONSUMED,
-    cross_record_refs={"MedicationRequest"},  # an administration's order is its own record
+    # an administration's / implementation notice's order is its own record
+    cross_record_refs={"MedicationRequest", "ServiceRequest"},
 )
