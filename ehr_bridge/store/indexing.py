@@ -110,6 +110,7 @@ def _plan(rtype: str) -> tuple[tuple[str, str, tuple[tuple[str, ...], ...]], ...
     return tuple(
         (p.name, p.type, tuple(tuple(steps) for steps in p.paths))
         for p in params_for(rtype).values()
+        if not p.index_as  # its values are indexed under the parameter it shares rows with
     )
 
 

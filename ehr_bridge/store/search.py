@@ -220,7 +220,7 @@ class _Builder:
         # Index rows are unique per (param, system, code) within a resource.
         system, _, code = values[0].partition("|")
         single = len(values) == 1 and modifier == "" and bool(system) and bool(code)
-        clause = self._in_index("fhir_idx_token", sp.name, _or(ors), single)
+        clause = self._in_index("fhir_idx_token", sp.index_name, _or(ors), single)
         return clause.negated() if modifier == "not" else clause
 
     def string(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
@@ -242,7 +242,7 @@ class _Builder:
                 raise BadRequest(
                     f"modifier :{modifier} is not supported on string parameter {sp.name}"
                 )
-        return self._in_index("fhir_idx_string", sp.name, _or(ors))
+        return self._in_index("fhir_idx_string", sp.index_name, _or(ors))
 
     def date_condition(self, start_col: str, end_col: str, raw: str, name: str) -> str:
         prefix, text = _split_prefix(raw)
@@ -276,7 +276,7 @@ class _Builder:
         if modifier:
             raise BadRequest(f"modifier :{modifier} is not supported on date parameter {sp.name}")
         ors = [self.date_condition("{a}.start", '{a}."end"', v, sp.name) for v in values]
-        return self._in_index("fhir_idx_date", sp.name, _or(ors))
+        return self._in_index("fhir_idx_date", sp.index_name, _or(ors))
 
     def reference(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         b = self.sql.bind
@@ -296,7 +296,7 @@ class _Builder:
             else:
                 ors.append(f"{{a}}.target_id = {b(value)}")
         single = len(values) == 1 and "/" in values[0].rstrip("/")
-        return self._in_index("fhir_idx_reference", sp.name, _or(ors), single)
+        return self._in_index("fhir_idx_reference", sp.index_name, _or(ors), single)
 
     def quantity(self, sp: SearchParam, modifier: str, values: list[str]) -> _IndexCond:
         if modifier:
@@ -334,7 +334,7 @@ class _Builder:
             if code:
                 conds.append(f"{{a}}.code = {b(code)}")
             ors.append(" AND ".join(conds))
-        return self._in_index("fhir_idx_quantity", sp.name, _or(ors))
+        return self._in_index("fhir_idx_quantity", sp.index_name, _or(ors))
 
     def common(self, name: str, modifier: str, values: list[str]) -> str:
         if modifier:
@@ -564,7 +564,7 @@ def _order_by(
             agg = "max" if desc else "min"
             col = (
                 f"(SELECT {agg}(s.start) FROM fhir_idx_date s "
-                f"WHERE s.res_pk = r.pk AND s.param = {sql.bind(name)})"
+                f"WHERE s.res_pk = r.pk AND s.param = {sql.bind(sp.index_name)})"
             )
         order.append(f"{col} DESC" if desc else f"{col} ASC")
     return order
@@ -596,7 +596,7 @@ def _included(
     for src, sp, target in includes:
         if src != rtype:
             continue
-        cond = [ref.c.res_pk.in_(pks), ref.c.param == sp.name]
+        cond = [ref.c.res_pk.in_(pks), ref.c.param == sp.index_name]
         if target:
             cond.append(ref.c.target_type == target)
         targets = conn.execute(
@@ -619,7 +619,7 @@ def _included(
         ids = [m["id"] for m in matches]
         sub = select(ref.c.res_pk).where(
             ref.c.resource_type == src,
-            ref.c.param == sp.name,
+            ref.c.param == sp.index_name,
             ref.c.target_type == rtype,
             ref.c.target_id.in_(ids),
         )
