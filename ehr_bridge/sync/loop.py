@@ -1,7 +1,10 @@
 """The sync loop: discover → convert → validate → upsert → save cursor → quarantine.
 
-Records are processed in batches; each batch is one transaction (resources, record state,
-cursor and quarantine entries commit together). Per record:
+Records are processed in batches (``batch_size`` records: what is held in memory at once);
+each batch is flushed in one go (resources, record state, cursor and quarantine entries) into
+the open transaction, which commits after each batch (the default) or, with
+``commit_records``, once that many records or ``commit_seconds`` have gone by (bulk storage
+sync: see :class:`SyncLoop`). Per record:
 
 1. unchanged fingerprint → skip (re-runs add nothing and cost one read per file);
 2. tombstone (``payload is None``) → delete what the record produced before;
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -98,14 +103,27 @@ class SyncLoop:
         scope: str = "",
         validate: bool = True,
         batch_size: int = 500,
+        commit_records: int = 0,
+        commit_seconds: float = 10.0,
         clock: Callable[[], datetime] = _now,
     ) -> None:
+        """``batch_size``: records converted, held and flushed together.
+        ``commit_records``: records per transaction (0: one transaction per batch). A bulk
+        ingest writes random keys (resource ids, references, identifiers) into B-tree
+        indexes; on SQLite each commit writes every index page it dirtied to the WAL once,
+        so fewer, larger transactions write much less (SS-MIX2 sync of 10k new messages
+        into a 90k-message store: 632 MB of WAL with 2,000-record transactions, see
+        benchmarks/RESULTS-ssmix2.md). Memory stays bounded by ``batch_size`` and the
+        database's page cache, not by the transaction. ``commit_seconds`` bounds how long
+        other writers wait for the store (SQLite has one writer at a time)."""
         self.store = store
         self.connector = connector
         self.name: str = connector.name
         self.scope = scope
         self.validate = validate
         self.batch_size = batch_size
+        self.commit_records = commit_records
+        self.commit_seconds = commit_seconds
         self.clock = clock
         # (type, id) known to exist: spares the lookup of ``if_absent`` resources. Bounded (a
         # cache of recent keys, cleared when full) so memory stays flat as the source grows.
@@ -122,8 +140,20 @@ class SyncLoop:
 
     def process(self, records: Iterable[SourceRecord | Checkpoint]) -> SyncReport:
         report = SyncReport()
-        for chunk in _chunks(records, self.batch_size):
-            self._process_chunk(chunk, report)
+        with ExitStack() as txn:
+            conn: Connection | None = None
+            in_txn, started = 0, 0.0
+            for chunk in _chunks(records, self.batch_size):
+                if conn is None:
+                    conn = txn.enter_context(self.store.begin())
+                    in_txn, started = 0, time.monotonic()
+                self._process_chunk(chunk, report, conn)
+                in_txn += len(chunk)
+                if in_txn >= self.commit_records or (
+                    time.monotonic() - started >= self.commit_seconds
+                ):
+                    txn.close()  # commits
+                    conn = None
         return report
 
     def retry(self) -> SyncReport:
@@ -166,22 +196,23 @@ class SyncLoop:
         return report
 
     # ------------------------------------------------------------------ internals
-    def _states(self, keys: list[str]) -> dict[str, Any]:
+    def _states(self, conn: Connection, keys: list[str]) -> dict[str, Any]:
+        """Stored record states, read in the open transaction (it sees earlier batches)."""
         out: dict[str, Any] = {}
         t = record_table
-        with self.store.engine.connect() as c:
-            for i in range(0, len(keys), 500):
-                rows = c.execute(
-                    select(t.c.record_key, t.c.fingerprint, t.c.resources).where(
-                        t.c.connector == self.name, t.c.record_key.in_(keys[i : i + 500])
-                    )
+        for i in range(0, len(keys), 500):
+            rows = conn.execute(
+                select(t.c.record_key, t.c.fingerprint, t.c.resources).where(
+                    t.c.connector == self.name, t.c.record_key.in_(keys[i : i + 500])
                 )
-                for r in rows:
-                    out[r.record_key] = r
+            )
+            for r in rows:
+                out[r.record_key] = r
         return out
 
-    def _process_chunk(self, chunk: list[Any], report: SyncReport) -> None:
-        states = self._states(list({r.key for r in chunk if isinstance(r, SourceRecord)}))
+    def _process_chunk(self, chunk: list[Any], report: SyncReport, conn: Connection) -> None:
+        keys = list({r.key for r in chunk if isinstance(r, SourceRecord)})
+        states = self._states(conn, keys)
         b = _Batch(stored_keys=set(states))
         for rec in chunk:
             if isinstance(rec, Checkpoint):
@@ -234,7 +265,7 @@ class SyncLoop:
                 else:
                     report.warnings += 1
             report.converted += 1
-        self._flush(b, report)
+        self._flush(conn, b, report)
 
     def _convert(self, rec: SourceRecord, b: _Batch, report: SyncReport) -> Conversion | None:
         try:
@@ -268,32 +299,31 @@ class SyncLoop:
         report.quarantined_refs.append(rec.source_ref)
         log.warning("quarantined record %s (%s): %s", rec.key, location or "-", reason)
 
-    def _flush(self, b: _Batch, report: SyncReport) -> None:
+    def _flush(self, conn: Connection, b: _Batch, report: SyncReport) -> None:
         now = self.clock()
-        with self.store.begin() as conn:
-            deletes = b.deletes - set(b.upserts)
-            for rtype, rid in sorted(deletes):
-                if self.store.delete(rtype, rid, conn=conn):
-                    report.deleted_resources += 1
-                self._known.discard((rtype, rid))
-            absent = self._missing(conn, [k for k in b.if_absent if k not in b.upserts])
-            resources = list(b.upserts.values()) + [b.if_absent[k] for k in absent]
-            report.jlac_applied += self._enrich(resources)
-            if resources:
-                stats = self.store.upsert_many(resources, conn=conn)
-                report.created += stats.created
-                report.updated += stats.updated
-                report.unchanged += stats.unchanged
-            if len(self._known) > _KNOWN_MAX:
-                self._known.clear()
-            self._known.update(b.upserts)
-            self._known.update(absent)
-            self._write_states(conn, b, now)
-            self._write_quarantine(conn, b, now)
-            if b.cursor:
-                self._save_cursor(conn, b.cursor, now)
-            if b.checkpoints:
-                self._save_checkpoints(conn, b.checkpoints, now)
+        deletes = b.deletes - set(b.upserts)
+        for rtype, rid in sorted(deletes):
+            if self.store.delete(rtype, rid, conn=conn):
+                report.deleted_resources += 1
+            self._known.discard((rtype, rid))
+        absent = self._missing(conn, [k for k in b.if_absent if k not in b.upserts])
+        resources = list(b.upserts.values()) + [b.if_absent[k] for k in absent]
+        report.jlac_applied += self._enrich(resources)
+        if resources:
+            stats = self.store.upsert_many(resources, conn=conn)
+            report.created += stats.created
+            report.updated += stats.updated
+            report.unchanged += stats.unchanged
+        if len(self._known) > _KNOWN_MAX:
+            self._known.clear()
+        self._known.update(b.upserts)
+        self._known.update(absent)
+        self._write_states(conn, b, now)
+        self._write_quarantine(conn, b, now)
+        if b.cursor:
+            self._save_cursor(conn, b.cursor, now)
+        if b.checkpoints:
+            self._save_checkpoints(conn, b.checkpoints, now)
 
     def _save_checkpoints(self, conn: Connection, cps: dict[str, str], now: datetime) -> None:
         t = folder_table

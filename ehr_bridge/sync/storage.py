@@ -288,6 +288,7 @@ def sync_storage(
     sample_every: int = 20,
     folder_batch: int = 32,
     batch_size: int = 2000,
+    commit_records: int = 20_000,
     on_batch: Any = None,
 ) -> SyncReport:
     """Sync the changed folders of ``connector`` (see module doc).
@@ -298,7 +299,7 @@ def sync_storage(
     RESULTS-ssmix2.md); memory grows with the batch (about 1 MB per 100 records).
     """
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
-                    batch_size=batch_size)  # fmt: skip
+                    batch_size=batch_size, commit_records=commit_records)  # fmt: skip
     seen = read = 0
 
     # a connector that lists a folder's files while signing it (``folder_scan``) hands the

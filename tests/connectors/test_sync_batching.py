@@ -111,3 +111,63 @@ def test_uncovered_fallback_is_validated_and_quarantines() -> None:
     good = _rec("o2", ("fallback", [], [_patient("pm", gender="male")]), "1")
     kept = convert_group(_Fake(), [good], "full", 20)[0].payload
     assert kept.conv is not None and len(kept.conv.if_absent) == 1
+
+
+def _committed_patients(store: Any) -> set[str]:
+    """Patient ids visible to a new connection (committed), not through the loop's own."""
+    return {p["id"] for p in store.iter_all("Patient")}
+
+
+def test_batches_share_a_transaction_until_commit_records(db_url: str) -> None:
+    """batch_size 2, commit_records 4: a record repeated in a later batch of the same open
+    transaction is seen (its state is read in that transaction): no duplicate state row, an
+    unchanged fingerprint is skipped; everything commits once 4 records have gone by."""
+    store = open_store(db_url)
+    loop = SyncLoop(store, _Fake(), scope="s", batch_size=2, commit_records=4)
+    seen_open: list[set[str]] = []
+
+    def records() -> Iterator[SourceRecord]:
+        yield _rec("a", ("ok", [_patient("pa")], []), "1")
+        yield _rec("b", ("ok", [_patient("pb")], []), "1")
+        seen_open.append(_committed_patients(store))  # first batch flushed, not committed
+        yield _rec("a", ("ok", [_patient("pa")], []), "1")  # same record again: skipped
+        yield _rec("c", ("ok", [_patient("pc")], []), "1")
+        yield _rec("d", ("ok", [_patient("pd")], []), "1")
+        seen_open.append(_committed_patients(store))  # 4 records went by: committed
+
+    rep = loop.process(records())
+    assert seen_open == [set(), {"pa", "pb", "pc"}]
+    assert rep.converted == 4 and rep.skipped == 1
+    assert _committed_patients(store) == {"pa", "pb", "pc", "pd"}
+    again = loop.process([_rec("a", ("ok", [_patient("pa")], []), "1")])
+    assert again.skipped == 1 and again.converted == 0
+
+
+def test_failure_rolls_back_the_open_transaction_only(db_url: str) -> None:
+    """A store failure in the third batch loses the uncommitted batches of that transaction
+    (re-read by the next run, no duplicates), not the committed ones."""
+    store = open_store(db_url)
+    loop = SyncLoop(store, _Fake(), scope="s", batch_size=1, commit_records=2)
+    flush = loop._flush
+    calls = 0
+
+    def failing_third(*a: Any, **k: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("disk full")
+        flush(*a, **k)
+
+    loop._flush = failing_third  # type: ignore[method-assign]
+    recs = [_rec(k, ("ok", [_patient(f"p{k}")], []), "1") for k in "abc"]
+    try:
+        loop.process(recs)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the failure was swallowed")
+    assert _committed_patients(store) == {"pa", "pb"}
+    loop._flush = flush  # type: ignore[method-assign]
+    rep = loop.process(recs)
+    assert rep.skipped == 2 and rep.converted == 1
+    assert _committed_patients(store) == {"pa", "pb", "pc"}
