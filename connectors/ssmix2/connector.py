@@ -66,6 +66,8 @@ class SSMix2Connector:
             uri_form=config.jp_core_uri_form,
             local_system_base=config.local_system_base,
         )
+        # salts the folder signatures: a configuration change re-reads every folder
+        self._salt = config.model_dump_json()
 
     def _key(self, key: str) -> str:
         return f"{self.config.facility_code}:{key}" if self.config.facility_code else key
@@ -96,12 +98,12 @@ class SSMix2Connector:
         """Changes whenever a file or folder below ``pdir`` is added, removed, renamed or
         rewritten (name, size, mtime in ns and inode of every entry; no file is opened), or the
         connector configuration changes. Costs one ``stat`` per entry."""
-        return folder_signature(pdir, self.config.model_dump_json())
+        return folder_signature(pdir, self._salt)
 
     def folder_scan(self, pdir: Path) -> tuple[str, list[tuple[str, str]]]:
         """:meth:`folder_signature` and the folder's message files from the same walk; passing
         the files to :meth:`patient_records` spares a second walk of the folder."""
-        return scan_folder(pdir, self.config.model_dump_json())
+        return scan_folder(pdir, self._salt)
 
     def patient_records(
         self, pdir: Path, files_found: list[tuple[str, str]] | None = None
@@ -258,21 +260,24 @@ def scan_folder(pdir: Path, salt: str = "") -> tuple[str, list[tuple[str, str]]]
     return h.hexdigest(), files
 
 
-def _read(path: Path) -> bytes:
-    """The file's bytes (os-level: no buffered file object, no isatty probe; a bulk-path hot
-    spot at one call per message)."""
+def _read(path: Path | str) -> bytes:
+    """The file's bytes (os-level: no buffered file object, no isatty probe, no fstat; a
+    bulk-path hot spot at one call per message). A short read of a regular file means end of
+    file, so a message under 64 KiB (nearly all) costs one read."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1)
-        if len(data) <= size:  # the usual case: the whole file in one read
+        data = os.read(fd, _READ_CHUNK)
+        if len(data) < _READ_CHUNK:
             return data
-        chunks = [data]  # the file grew since fstat: read to the end
+        chunks = [data]
         while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 16))
+            chunks.append(os.read(fd, _READ_CHUNK))
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+_READ_CHUNK = 1 << 16
 
 
 def _patient_dir(path: Path) -> Path | None:

@@ -60,3 +60,14 @@ def test_scan_handles_extended_storage_and_stray_entries(tmp_path: Path) -> None
     assert sig2 != sig
     assert files2 == _listing(pdir)
     assert files2[1][1].endswith("_0")
+
+
+def test_read_returns_every_byte_whatever_the_size(tmp_path: Path) -> None:
+    """Files are read without fstat: a short read ends the file, a full 64 KiB chunk reads on."""
+    from connectors.ssmix2.connector import _READ_CHUNK, _read
+
+    for size in (0, 1, _READ_CHUNK - 1, _READ_CHUNK, _READ_CHUNK + 1, 3 * _READ_CHUNK + 7):
+        data = bytes((i * 7 + size) % 251 for i in range(size))
+        f = tmp_path / f"m{size}"
+        f.write_bytes(data)
+        assert _read(f) == data, size
