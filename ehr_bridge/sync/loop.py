@@ -125,6 +125,8 @@ class SyncLoop:
         self.commit_records = commit_records
         self.commit_seconds = commit_seconds
         self.clock = clock
+        self._in_txn = False
+        self._after_commit: list[Callable[[], None]] = []
         # (type, id) known to exist: spares the lookup of ``if_absent`` resources. Bounded (a
         # cache of recent keys, cleared when full) so memory stays flat as the source grows.
         self._known: set[tuple[str, str]] = set()
@@ -138,23 +140,45 @@ class SyncLoop:
     def run(self, since: str | None = None) -> SyncReport:
         return self.process(self.connector.discover(since))
 
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` now, or right after the commit when this loop holds a transaction
+        open (``process`` pulls records while it does). For callbacks that write through their
+        own connection, e.g. a job heartbeat: on SQLite that write would wait for this loop's
+        lock, which this thread holds, until ``busy_timeout``."""
+        if not self._in_txn:
+            callback()
+        elif callback not in self._after_commit:
+            self._after_commit.append(callback)
+
     def process(self, records: Iterable[SourceRecord | Checkpoint]) -> SyncReport:
         report = SyncReport()
-        with ExitStack() as txn:
-            conn: Connection | None = None
-            in_txn, started = 0, 0.0
-            for chunk in _chunks(records, self.batch_size):
-                if conn is None:
-                    conn = txn.enter_context(self.store.begin())
-                    in_txn, started = 0, time.monotonic()
-                self._process_chunk(chunk, report, conn)
-                in_txn += len(chunk)
-                if in_txn >= self.commit_records or (
-                    time.monotonic() - started >= self.commit_seconds
-                ):
-                    txn.close()  # commits
-                    conn = None
+        try:
+            with ExitStack() as txn:
+                conn: Connection | None = None
+                in_txn, started = 0, 0.0
+                for chunk in _chunks(records, self.batch_size):
+                    if conn is None:
+                        conn = txn.enter_context(self.store.begin())
+                        self._in_txn, in_txn, started = True, 0, time.monotonic()
+                    self._process_chunk(chunk, report, conn)
+                    in_txn += len(chunk)
+                    if in_txn >= self.commit_records or (
+                        time.monotonic() - started >= self.commit_seconds
+                    ):
+                        txn.close()  # commits
+                        conn = None
+                        self._run_after_commit()
+            self._run_after_commit()
+        finally:
+            self._in_txn = False
+            self._after_commit.clear()
         return report
+
+    def _run_after_commit(self) -> None:
+        self._in_txn = False
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def retry(self) -> SyncReport:
         """Re-read and re-convert every open quarantine entry of this connector + scope."""

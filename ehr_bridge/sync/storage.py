@@ -287,9 +287,11 @@ def sync_storage(
     validate: Validate = "full",
     sample_every: int = 20,
     folder_batch: int = 32,
+    sign_batch: int = 256,
     batch_size: int = 2000,
     commit_records: int = 20_000,
     on_batch: Any = None,
+    on_batch_every: int = 1000,
 ) -> SyncReport:
     """Sync the changed folders of ``connector`` (see module doc).
 
@@ -297,6 +299,10 @@ def sync_storage(
     records touch once per commit instead of once per smaller batch: 500 → 2,000 records cut
     the SQLite WAL written for a 20k-message tree from 603 to 351 MB (benchmarks/
     RESULTS-ssmix2.md); memory grows with the batch (about 1 MB per 100 records).
+    ``commit_records``: records per transaction (see :class:`SyncLoop`; at most ~10 s).
+    ``folder_batch``: folders per conversion task; ``sign_batch``: folders signed before their
+    stored signatures are looked up (one query).
+    ``on_batch``: called every ``on_batch_every`` folders walked, outside the transaction.
     """
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
                     batch_size=batch_size, commit_records=commit_records)  # fmt: skip
@@ -325,10 +331,11 @@ def sync_storage(
 
         for pdir in connector.folders():
             seen += 1
-            if on_batch is not None and seen % 1000 == 0:
-                on_batch()  # e.g. the job runner's heartbeat
+            if on_batch is not None and seen % on_batch_every == 0:
+                # e.g. the job runner's heartbeat; not while this run's transaction is open
+                loop.when_idle(on_batch)
             batch.append((connector.folder_key(pdir), pdir, *sign(pdir)))
-            if len(batch) >= max(folder_batch, 256):
+            if len(batch) >= max(folder_batch, sign_batch):
                 todo = flush()
                 batch = []
                 for i in range(0, len(todo), folder_batch):
