@@ -128,13 +128,20 @@ class Settings(BaseSettings):
     ssmix2_validate: Literal["full", "sample", "none"] = Field(
         "full",
         description="Checks of converted resources: 'full' (every resource against the FHIR "
-        "models; the default: nothing invalid is stored, at ~40 % of bulk-ingest CPU), 'sample' "
+        "models; the default: nothing invalid is stored, at ~12 % of bulk-ingest CPU), 'sample' "
         "(cheap structural check of every resource + full validation of one in "
-        "ssmix2_sample_every, chosen by id; ~1.5x faster, may store a converter defect that "
+        "ssmix2_sample_every, chosen by id; ~7 % faster, may store a converter defect that "
         "only some inputs trigger), 'none'. Failing records are quarantined.",
     )
     ssmix2_sample_every: int = Field(
         20, description="With ssmix2_validate='sample': fully validate one resource in N."
+    )
+    ssmix2_commit_seconds: float = Field(
+        5.0,
+        description="SS-MIX2 sync: seconds of records per transaction (also at most 20,000 "
+        "records). Longer transactions write far less (each commit writes every index page it "
+        "touched), but on SQLite other writers (the MLLP listener, FHIR API writes) wait up to "
+        "this long plus one batch. 0: commit every 2,000 records.",
     )
     mllp_host: str = Field("127.0.0.1", description="Address the MLLP listener binds.")
     mllp_port: int = Field(2575, description="Port the MLLP listener binds.")

@@ -65,10 +65,10 @@ def ingest_ssmix2(
         str | None,
         typer.Option(
             help="Checks of converted resources (default: setting ssmix2_validate, 'full'). "
-            "'full': every resource against the FHIR R4 models; about 40 % of the CPU of a "
+            "'full': every resource against the FHIR R4 models; about 12 % of the CPU of a "
             "bulk ingest (benchmarks/RESULTS-ssmix2.md). 'sample': a structural check of every "
             "resource (ids, references, no empty values) plus full validation of one resource "
-            "in ssmix2_sample_every (by id, so the same ones each run): about 1.5x faster, but "
+            "in ssmix2_sample_every (by id, so the same ones each run): about 7 % faster, but "
             "a converter defect that only some inputs trigger can be stored unnoticed. "
             "'none': no checks. A failing record is quarantined."
         ),
@@ -97,6 +97,7 @@ def ingest_ssmix2(
         workers=settings.ssmix2_workers if workers is None else workers,
         validate=mode,  # type: ignore[arg-type]
         sample_every=settings.ssmix2_sample_every,
+        commit_seconds=settings.ssmix2_commit_seconds,
     )
     r = report.as_dict()
     typer.echo(

@@ -44,6 +44,7 @@ def ssmix2_sync(settings: Any, heartbeat: Callable[[], None]) -> dict[str, Any]:
         workers=settings.ssmix2_workers,
         validate=settings.ssmix2_validate,
         sample_every=settings.ssmix2_sample_every,
+        commit_seconds=settings.ssmix2_commit_seconds,
         on_batch=heartbeat,
     )
     return report.as_dict()

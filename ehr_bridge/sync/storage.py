@@ -290,6 +290,7 @@ def sync_storage(
     sign_batch: int = 256,
     batch_size: int = 2000,
     commit_records: int = 20_000,
+    commit_seconds: float = 5.0,
     on_batch: Any = None,
     on_batch_every: int = 1000,
 ) -> SyncReport:
@@ -299,13 +300,17 @@ def sync_storage(
     records touch once per commit instead of once per smaller batch: 500 → 2,000 records cut
     the SQLite WAL written for a 20k-message tree from 603 to 351 MB (benchmarks/
     RESULTS-ssmix2.md); memory grows with the batch (about 1 MB per 100 records).
-    ``commit_records``: records per transaction (see :class:`SyncLoop`; at most ~10 s).
+    ``commit_records`` / ``commit_seconds``: a transaction commits after that many records or
+    seconds, whichever comes first (see :class:`SyncLoop`); ``commit_seconds`` 0 commits every
+    batch.
     ``folder_batch``: folders per conversion task; ``sign_batch``: folders signed before their
     stored signatures are looked up (one query).
     ``on_batch``: called every ``on_batch_every`` folders walked, outside the transaction.
     """
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
-                    batch_size=batch_size, commit_records=commit_records)  # fmt: skip
+                    batch_size=batch_size,
+                    commit_records=commit_records if commit_seconds > 0 else 0,
+                    commit_seconds=commit_seconds)  # fmt: skip
     seen = read = 0
 
     # a connector that lists a folder's files while signing it (``folder_scan``) hands the
