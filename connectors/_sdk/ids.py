@@ -20,7 +20,10 @@ _NS_BYTES = NAMESPACE.bytes
 
 def resource_id(connector: str, resource_type: str, *key: object) -> str:
     """Deterministic id for a resource of ``resource_type`` with natural ``key``."""
-    name = "|".join([connector, resource_type, *("" if k is None else str(k) for k in key)])
+    try:  # the usual case: every key part is a string already
+        name = "|".join((connector, resource_type, *key))  # type: ignore[arg-type]
+    except TypeError:
+        name = "|".join([connector, resource_type, *("" if k is None else str(k) for k in key)])
     return _uuid5(name)
 
 
