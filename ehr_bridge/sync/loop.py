@@ -150,8 +150,12 @@ class SyncLoop:
         elif callback not in self._after_commit:
             self._after_commit.append(callback)
 
-    def process(self, records: Iterable[SourceRecord | Checkpoint]) -> SyncReport:
-        report = SyncReport()
+    def process(
+        self, records: Iterable[SourceRecord | Checkpoint], report: SyncReport | None = None
+    ) -> SyncReport:
+        """Process ``records``; counts go to ``report`` (a new one by default), which the
+        caller may read while the run goes on (progress)."""
+        report = SyncReport() if report is None else report
         try:
             with ExitStack() as txn:
                 conn: Connection | None = None

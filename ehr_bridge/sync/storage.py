@@ -29,7 +29,9 @@ from __future__ import annotations
 import gc
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -50,6 +52,20 @@ _REF = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}$")
 # resource types a storage connector may write: those the store serves (has search parameters
 # for), plus Medication (contained in injection orders and administrations)
 _TYPES = frozenset(SEARCH_PARAMS) | {"Medication"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a storage sync stands (``on_progress``): folders walked and read (changed) so
+    far, records written (counted per committed or flushed batch), quarantined, seconds since
+    the start; ``done`` on the last call."""
+
+    folders_seen: int
+    folders_read: int
+    records: int
+    quarantined: int
+    elapsed_s: float
+    done: bool = False
 
 
 def structural_problem(res: dict[str, Any]) -> str:
@@ -293,6 +309,8 @@ def sync_storage(
     commit_seconds: float = 5.0,
     on_batch: Any = None,
     on_batch_every: int = 1000,
+    on_progress: Callable[[Progress], None] | None = None,
+    progress_every_s: float = 5.0,
 ) -> SyncReport:
     """Sync the changed folders of ``connector`` (see module doc).
 
@@ -306,12 +324,26 @@ def sync_storage(
     ``folder_batch``: folders per conversion task; ``sign_batch``: folders signed before their
     stored signatures are looked up (one query).
     ``on_batch``: called every ``on_batch_every`` folders walked, outside the transaction.
+    ``on_progress``: called with a :class:`Progress` at most every ``progress_every_s`` seconds
+    while folders are walked, and once at the end (it must not write to the store).
     """
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
                     batch_size=batch_size,
                     commit_records=commit_records if commit_seconds > 0 else 0,
                     commit_seconds=commit_seconds)  # fmt: skip
     seen = read = 0
+    report = SyncReport()
+    started = last_progress = time.monotonic()
+
+    def progress(done: bool = False) -> None:
+        nonlocal last_progress
+        if on_progress is None:
+            return
+        now = time.monotonic()
+        if done or now - last_progress >= progress_every_s:
+            last_progress = now
+            on_progress(Progress(seen, read, report.records, report.quarantined,
+                                 now - started, done))  # fmt: skip
 
     # a connector that lists a folder's files while signing it (``folder_scan``) hands the
     # list on, so a changed folder is walked once, not twice
@@ -339,6 +371,7 @@ def sync_storage(
             if on_batch is not None and seen % on_batch_every == 0:
                 # e.g. the job runner's heartbeat; not while this run's transaction is open
                 loop.when_idle(on_batch)
+            progress()
             batch.append((connector.folder_key(pdir), pdir, *sign(pdir)))
             if len(batch) >= max(folder_batch, sign_batch):
                 todo = flush()
@@ -375,7 +408,8 @@ def sync_storage(
                     f.cancel()
 
     with bulk_gc():
-        report = loop.process(pooled() if workers > 0 else inline())
+        loop.process(pooled() if workers > 0 else inline(), report)
     report.folders_seen = seen
     report.folders_read = read
+    progress(done=True)
     return report

@@ -148,6 +148,27 @@ def test_cli_ingest_and_quarantine_list(db_url: str, tree: Path) -> None:
     assert "ss-mix2" in r.stdout
 
 
+def test_cli_ingest_reports_progress_on_stderr(db_url: str, tree: Path) -> None:
+    """Progress lines (counts only) go to stderr; stdout keeps its one summary line."""
+    env = dict(os.environ, EHR_BRIDGE_FACILITY_CODE=FACILITY)
+    cmd = [sys.executable, "-m", "ehr_bridge", "ingest", "ss-mix2", str(tree), "--db", db_url]
+    r = subprocess.run([*cmd, "--progress", "0.000001"], capture_output=True, text=True, env=env)
+    assert r.returncode == 3, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.startswith("ss-mix2: ")]
+    folders = len(list((tree / "000").glob("*/*")))
+    assert len(lines) == folders + 1  # one per folder walked (interval ~0) and the last
+    walked = [int(x.split()[1].split("/")[0]) for x in lines]
+    assert walked == sorted(walked) and walked[-1] == folders
+    assert lines[-1].startswith(f"ss-mix2: {folders}/{folders} folders walked ({folders} changed)")
+    assert "1 quarantined, done in 0:0" in lines[-1]
+    assert " left" in lines[0]
+    assert r.stdout.startswith("records=") and r.stdout.count("\n") == 1
+    assert "0000300011" not in "\n".join(lines)  # no patient IDs in progress lines
+    again = subprocess.run([*cmd, "--progress", "0"], capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "ss-mix2: " not in again.stderr
+    assert "skipped=0" in again.stdout and f"folders=0/{folders}" in again.stdout
+
+
 def test_converter_bug_is_quarantined_without_patient_text(
     db_url: str, tree: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
