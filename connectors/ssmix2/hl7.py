@@ -69,8 +69,10 @@ def decode_message(data: bytes) -> str:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         if codec == "iso2022_jp":
-            # JIS X 0208 is the norm; accept the JIS X 0212/0213 supersets, still strictly.
-            for alt in ("iso2022_jp_2", "iso2022_jp_2004"):
+            # JIS X 0208 is the norm; accept the JIS X 0212/0213 supersets and JIS X 0201
+            # half-width katakana (ESC ( I, "ISO IR13"; some vendors' kana names), each an
+            # explicit escape sequence of the same ISO 2022 family: still strict, no guessing.
+            for alt in ("iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_ext"):
                 try:
                     text = data.decode(alt)
                     break

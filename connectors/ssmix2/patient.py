@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from connectors.ssmix2.common import PATIENT_ID_OID, REPRESENTATION, Ctx, fhir_date, meta
@@ -27,10 +29,21 @@ def patient_identifier_system(facility_code: str) -> str:
     )
 
 
+_HALFWIDTH_KANA = re.compile("[\uff61-\uff9f]+")
+
+
+def fullwidth_kana(text: str) -> str:
+    """Half-width katakana (JIS X 0201, e.g. ``ｶﾞｸ``) as full-width (``ガク``), voiced marks
+    joined; nothing else changes (NFKC on the whole name could alter compatibility kanji)."""
+    if not _HALFWIDTH_KANA.search(text):
+        return text
+    return _HALFWIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
 def human_names(pid: Segment) -> list[dict[str, Any]]:
     out = []
     for rep in range(len(pid.reps(5))):
-        c = pid.comps(5, rep)
+        c = [fullwidth_kana(x) for x in pid.comps(5, rep)]
         if not c:
             continue
         family = c[0].split("&")[0].strip() if c else ""

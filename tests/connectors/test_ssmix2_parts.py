@@ -85,3 +85,21 @@ def test_jp_core_essentials(form: str) -> None:
     med = convert_message((CASES / "OMP-01__nho.hl7").read_bytes(), kind="OMP-01", options=opts)
     assert all(m["meta"]["profile"] == [JP + "JP_MedicationRequest"] for m in med.resources)
     assert all(len(m["identifier"]) >= 2 for m in med.resources)
+
+
+def test_halfwidth_katakana_escape_decodes_and_names_become_fullwidth() -> None:
+    """Some vendors send kana names as JIS X 0201 katakana (ESC ( I, "ISO IR13"). The real
+    NHO ADT-00 sample with its カンジャ^タロウ rewritten that way: decoded (not quarantined),
+    and the kana (SYL) name is full-width as JP Core expects; the kanji name is untouched."""
+    real = (CASES / "ADT-00__nho.hl7").read_bytes()
+    kana = "カンジャ^タロウ".encode("iso2022_jp")
+    half = "ｶﾝｼﾞｬ^ﾀﾛｳ".encode("iso2022_jp_ext")
+    assert b"\x1b(I" in half and kana in real
+    data = real.replace(kana, half)
+    text = decode_message(data)
+    assert "ｶﾝｼﾞｬ^ﾀﾛｳ" in text
+    conv = convert_message(data, kind="ADT-00", options=ConvertOptions(facility_code="1312345670"))
+    patient = next(r for r in conv.resources if r["resourceType"] == "Patient")
+    names = {n["extension"][0]["valueCode"]: n for n in patient["name"]}
+    assert names["SYL"]["family"] == "カンジャ" and names["SYL"]["given"] == ["タロウ"]
+    assert names["IDE"]["text"] == "患者 太郎"
