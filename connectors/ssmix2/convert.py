@@ -93,10 +93,25 @@ def kind_of(msg: Message) -> str:
         return order_kind(msg)
     if t == "OMI^Z23":
         return notice_kind(msg)
+    if t == "ORU^R01":
+        return result_kind(msg)
     for kind, types in KIND_MESSAGES.items():
         if t in types:
             return kind
     return ""
+
+
+def result_kind(msg: Message) -> str:
+    """ORU^R01 without a storage data kind (MLLP): a physiological result (OMG-13: ECG,
+    spirometry ...) when it has no SPM and its OBR-4 is a JLAC10 code of category 9 (生理機能
+    検査, e.g. ``9A110`` 標準12誘導心電図); otherwise a specimen (lab) result (OML-11)."""
+    if msg.first("SPM") is not None:
+        return "OML-11"
+    obr = msg.first("OBR")
+    jlac = obr is not None and obr.comp(4, 3).strip().upper() in ("JC10", "JC11")
+    if jlac and obr is not None and obr.comp(4, 1).strip().startswith("9"):
+        return "OMG-13"
+    return "OML-11"
 
 
 def _ctx(opts: ConvertOptions, **kw: Any) -> Ctx:

@@ -247,6 +247,13 @@ def test_diet_order() -> None:
 def test_kind_from_the_message_type() -> None:
     for kind in ("OML-01", "OMG-01", "OMG-02", "OMG-03", "OMG-11", "OMG-12", "OMD"):
         assert kind_of(parse_message(_text(f"{kind}__nho.hl7"))) == kind
+    # ORU^R01: the real ECG result (OBR-4 9A110, JLAC10 category 9, no SPM) is physiological;
+    # with a specimen, or a non-physiological test code, it is a lab result
+    ecg = _text("OMG-13__nho.hl7")
+    assert kind_of(parse_message(ecg)) == "OMG-13"
+    assert kind_of(parse_message(ecg.replace("9A110^", "3A010^"))) == "OML-11"
+    with_spm = ecg.replace("\rOBR|", "\rSPM|1|||023^血清^JC10\rOBR|", 1)
+    assert kind_of(parse_message(with_spm)) == "OML-11"
     # the same conversion without the storage data kind (MLLP)
     opts = ConvertOptions(facility_code=FACILITY)
     raw = (CASES / "OMG-12__nho.hl7").read_bytes()
