@@ -53,10 +53,11 @@ def human_names(pid: Segment) -> list[dict[str, Any]]:
         if not family and not given:
             continue
         name: dict[str, Any] = {"use": "official"}
-        if kind in ("I", "P"):
-            name["extension"] = [
-                {"url": REPRESENTATION, "valueCode": "IDE" if kind == "I" else "SYL"}
-            ]
+        code = {"I": "IDE", "P": "SYL", "A": "ABC"}.get(kind) or (
+            "" if kind else written_as(family + given + middle)
+        )
+        if code:
+            name["extension"] = [{"url": REPRESENTATION, "valueCode": code}]
         if family:
             name["family"] = family
         givens = [g for g in (given, middle) if g]
@@ -67,6 +68,23 @@ def human_names(pid: Segment) -> list[dict[str, Any]]:
     # kanji (IDE) first, then kana (SYL): stable order whatever the message order was
     out.sort(key=lambda n: {"IDE": 0, "SYL": 1}.get(_rep(n), 2))
     return out
+
+
+_KANA = re.compile("^[\u3041-\u309f\u30a0-\u30ff\u3000 ・ー]+$")
+_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f々〆]")
+_LATIN = re.compile("^[A-Za-z .,'\\-]+$")
+
+
+def written_as(text: str) -> str:
+    """How a name is written when XPN-8 does not say (some vendors leave it empty): ``IDE``
+    with any kanji, ``SYL`` in kana only, ``ABC`` in Latin letters only, else ""."""
+    if _IDEOGRAPH.search(text):
+        return "IDE"
+    if _KANA.match(text):
+        return "SYL"
+    if _LATIN.match(text):
+        return "ABC"
+    return ""
 
 
 def _rep(name: dict[str, Any]) -> str:

@@ -103,3 +103,17 @@ def test_halfwidth_katakana_escape_decodes_and_names_become_fullwidth() -> None:
     names = {n["extension"][0]["valueCode"]: n for n in patient["name"]}
     assert names["SYL"]["family"] == "カンジャ" and names["SYL"]["given"] == ["タロウ"]
     assert names["IDE"]["text"] == "患者 太郎"
+
+
+def test_name_representation_inferred_when_xpn8_is_empty() -> None:
+    """Real NHO ADT-00 with XPN-8 (I/P) removed from both names, as some vendors send them:
+    the kanji name is still IDE and the kana name SYL (and kanji first)."""
+    text = decode_message((CASES / "ADT-00__nho.hl7").read_bytes())
+    assert "患者^太郎^^^^^L^I~カンジャ^タロウ^^^^^L^P" in text
+    text = text.replace(
+        "患者^太郎^^^^^L^I~カンジャ^タロウ^^^^^L^P", "カンジャ^タロウ^^^^^L~患者^太郎^^^^^L"
+    )
+    conv = convert_message(text, kind="ADT-00", options=ConvertOptions(facility_code="1312345670"))
+    patient = next(r for r in conv.resources if r["resourceType"] == "Patient")
+    reps = [(n["extension"][0]["valueCode"], n["text"]) for n in patient["name"]]
+    assert reps == [("IDE", "患者 太郎"), ("SYL", "カンジャ タロウ")]
