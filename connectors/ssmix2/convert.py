@@ -108,8 +108,11 @@ def result_kind(msg: Message) -> str:
     if msg.first("SPM") is not None:
         return "OML-11"
     obr = msg.first("OBR")
-    jlac = obr is not None and obr.comp(4, 3).strip().upper() in ("JC10", "JC11")
-    if jlac and obr is not None and obr.comp(4, 1).strip().startswith("9"):
+    if (
+        obr is not None
+        and obr.comp(4, 3).strip().upper() in ("JC10", "JC11")
+        and obr.comp(4, 1).strip().startswith("9")
+    ):
         return "OMG-13"
     return "OML-11"
 

@@ -6,7 +6,7 @@ Exit status of ``ingest``: 0 all converted, 3 finished with quarantined records.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,7 @@ from ehr_bridge.cli.common import DbOption, fail, settings_for
 
 if TYPE_CHECKING:
     from connectors.ssmix2 import SSMix2Connector
+    from ehr_bridge.sync.storage import Progress
 
 EXIT_QUARANTINED = 3
 
@@ -26,7 +27,7 @@ class ProgressLine:
     def __init__(self, folders_total: int) -> None:
         self.total = folders_total
 
-    def __call__(self, p: Any) -> None:
+    def __call__(self, p: Progress) -> None:
         rate = p.records / p.elapsed_s if p.elapsed_s > 0 else 0.0
         line = (f"ss-mix2: {p.folders_seen:,}/{self.total:,} folders walked "
                 f"({p.folders_read:,} changed), {p.records:,} records, {rate:,.0f} records/s, "
@@ -141,7 +142,7 @@ def ingest_ssmix2(
         sample_every=settings.ssmix2_sample_every,
         commit_seconds=settings.ssmix2_commit_seconds,
         on_progress=on_progress,
-        progress_every_s=progress or 5.0,
+        progress_every_s=progress,
     )
     r = report.as_dict()
     typer.echo(
