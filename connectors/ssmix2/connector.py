@@ -61,6 +61,7 @@ class SSMix2Connector:
     def __init__(self, config: SSMix2Config) -> None:
         self.config = config
         self.root = Path(config.root)
+        self._root_prefix = os.path.join(str(self.root), "")  # root + separator
         self.options = ConvertOptions(
             facility_code=config.facility_code,
             uri_form=config.jp_core_uri_form,
@@ -92,6 +93,11 @@ class SSMix2Connector:
         return iter_patient_dirs(self.root)
 
     def folder_key(self, pdir: Path) -> str:
+        """``pdir`` relative to the root, ``/``-separated (string slicing: a per-folder hot
+        spot where ``Path.relative_to`` cost 1.5 % of a sync)."""
+        path = str(pdir)
+        if path.startswith(self._root_prefix):
+            return path[len(self._root_prefix) :].replace(os.sep, "/")
         return pdir.relative_to(self.root).as_posix()
 
     def folder_signature(self, pdir: Path) -> str:

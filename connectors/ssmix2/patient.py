@@ -42,8 +42,11 @@ def fullwidth_kana(text: str) -> str:
 
 def human_names(pid: Segment) -> list[dict[str, Any]]:
     out = []
+    halfwidth = _HALFWIDTH_KANA.search(pid.field(5)) is not None
     for rep in range(len(pid.reps(5))):
-        c = [fullwidth_kana(x) for x in pid.comps(5, rep)]
+        c = pid.comps(5, rep)
+        if halfwidth:
+            c = [fullwidth_kana(x) for x in c]
         if not c:
             continue
         family = c[0].split("&")[0].strip() if c else ""
