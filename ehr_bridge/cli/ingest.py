@@ -154,6 +154,9 @@ def ingest_ssmix2(
     )
     for ref in report.quarantined_refs:
         typer.echo(f"quarantined: {ref}", err=True)
+    for kind, count in report.warning_kinds.most_common():
+        examples = ", ".join(report.warning_refs.get(kind, []))
+        typer.echo(f"warning ×{count}: {kind} (e.g. {examples})", err=True)
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -65,11 +67,30 @@ class SyncReport:
     folders_read: int = 0
     jlac_applied: int = 0  # Observations given the JLAC codes of their local lab code
     quarantined_refs: list[str] = field(default_factory=list)
+    # warnings by kind ("PID-3: <reason>"; repetition indexes dropped) and the first source
+    # files of each kind, so an operator can see what the count is made of
+    warning_kinds: Counter[str] = field(default_factory=Counter)
+    warning_refs: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_warning(self, location: str, reason: str, source_ref: str) -> None:
+        self.warnings += 1
+        where = _INDEXES.sub("", location)
+        kind = f"{where}: {reason}" if where else reason
+        self.warning_kinds[kind] += 1
+        refs = self.warning_refs.setdefault(kind, [])
+        if len(refs) < WARNING_EXAMPLES and source_ref not in refs:
+            refs.append(source_ref)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d.pop("quarantined_refs")
+        d.pop("warning_refs")
+        d["warning_kinds"] = dict(self.warning_kinds.most_common())
         return d
+
+
+WARNING_EXAMPLES = 3
+_INDEXES = re.compile(r"\[\d+\]")
 
 
 @dataclass
@@ -291,7 +312,9 @@ class SyncLoop:
                     report.quarantined += 1
                     report.quarantined_refs.append(ref)
                 else:
-                    report.warnings += 1
+                    report.add_warning(
+                        issue.location, issue.reason, issue.source_ref or rec.source_ref
+                    )
             report.converted += 1
         self._flush(conn, b, report)
 

@@ -185,3 +185,39 @@ def test_converter_bug_is_quarantined_without_patient_text(
     reasons = {q["reason"] for q in open_quarantine(store)}
     assert "internal error (ValueError)" in reasons
     assert "山田" not in caplog.text and "1952" not in caplog.text
+
+
+def test_cli_ingest_lists_warnings_by_kind(db_url: str, tmp_path: Path) -> None:
+    """Warnings are not only counted: stderr names each kind (segment-field and reason) with
+    its count and the first files, and the run's report (also the job history) keeps the
+    counts by kind. Real NHO sample bytes: the ADT-61 and OMD messages carry another patient
+    ID in PID-3 than their storage folder (9999013); the OMP-01 carries the same one."""
+    cases = Path(__file__).parent / "cases" / "ssmix2"
+    pdir = tmp_path / "root" / "999" / "901" / "9999013"
+    names = {
+        "ADT-61__nho.hl7": ("-", "9999013_-_ADT-61_999999999999999_20111014232213000_-_1"),
+        "OMD__nho.hl7": ("20111013", "9999013_20111013_OMD_123456789012345_20111014232213000_01_1"),
+        "OMP-01__nho.hl7": ("20110701", "9999013_20110701_OMP-01_000000011000185_20110701120000000_01_1"),
+    }  # fmt: skip
+    for case, (day, name) in names.items():
+        kind = name.split("_")[2]
+        (pdir / day / kind).mkdir(parents=True)
+        (pdir / day / kind / name).write_bytes((cases / case).read_bytes())
+    env = dict(os.environ, EHR_BRIDGE_FACILITY_CODE=FACILITY)
+    cmd = [sys.executable, "-m", "ehr_bridge", "ingest", "ss-mix2", str(tmp_path / "root")]
+    r = subprocess.run([*cmd, "--db", db_url, "--progress", "0"], capture_output=True,
+                       text=True, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "warnings=2 " in r.stdout and r.stdout.count("\n") == 1
+    lines = [x for x in r.stderr.splitlines() if x.startswith("warning ")]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("warning ×2: PID-3: patient ID in the message differs")
+    assert names["ADT-61__nho.hl7"][1] in lines[0] and names["OMD__nho.hl7"][1] in lines[0]
+    assert "OMP-01" not in lines[0]
+
+    fresh = open_store(f"sqlite:///{tmp_path / 'loop.db'}")  # the records are new to it
+    report = _loop(fresh, tmp_path / "root").run()
+    assert report.as_dict()["warning_kinds"] == {
+        "PID-3: patient ID in the message differs from the storage patient ID; the storage ID "
+        "is used": 2
+    }
