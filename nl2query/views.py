@@ -11,6 +11,7 @@ display-text fallback of term resolution.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Column, Float, Index, MetaData, String, Table, Text
@@ -154,8 +155,10 @@ VIEW_TABLES: tuple[str, ...] = tuple(views_metadata.tables)
 _PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1, "wk": 7, "mo": 30, "a": 365}
 
 
+@lru_cache(maxsize=65536)
 def jst_date(value: str | None) -> str | None:
-    """JST calendar date of a FHIR date/dateTime string (date-only values are kept as is)."""
+    """JST calendar date of a FHIR date/dateTime string (date-only values are kept as is;
+    memoised: a bulk load projects the same times over and over)."""
     if not value:
         return None
     if len(value) <= 10 or "T" not in value:
@@ -169,7 +172,9 @@ def jst_date(value: str | None) -> str | None:
     return dt.astimezone(JST).date().isoformat()
 
 
+@lru_cache(maxsize=65536)
 def _instant(value: str | None) -> str | None:
+    """UTC instant text (for ordering) of a FHIR date/dateTime string; memoised."""
     if not value:
         return None
     if "T" not in value:
