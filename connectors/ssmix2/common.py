@@ -140,6 +140,12 @@ def fhir_date(value: str, location: str = "") -> str | None:
 def decimal_value(text: str) -> int | float | None:
     if text.isdigit() and text.isascii():  # the common case: a plain non-negative integer
         return int(text)
+    return _decimal(text)
+
+
+@lru_cache(maxsize=16384)
+def _decimal(text: str) -> int | float | None:
+    # memoised (bounded): results and doses repeat the same few decimals ("5.8", "0.5")
     t = text.strip().replace(",", "")
     if not t:
         return None
