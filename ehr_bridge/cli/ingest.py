@@ -157,6 +157,9 @@ def ingest_ssmix2(
     for kind, count in report.warning_kinds.most_common():
         examples = ", ".join(report.warning_refs.get(kind, []))
         typer.echo(f"warning ×{count}: {kind} (e.g. {examples})", err=True)
+    if report.unmapped:
+        counts = ", ".join(f"{name} ×{n}" for name, n in report.unmapped.most_common())
+        typer.echo(f"present but not mapped (records): {counts}", err=True)
     if report.quarantined:
         raise typer.Exit(EXIT_QUARANTINED)
 

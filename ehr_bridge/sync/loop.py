@@ -71,6 +71,9 @@ class SyncReport:
     # files of each kind, so an operator can see what the count is made of
     warning_kinds: Counter[str] = field(default_factory=Counter)
     warning_refs: dict[str, list[str]] = field(default_factory=dict)
+    # elements present in the source but not used by the conversion (e.g. "NK1", "ZPR"), by
+    # the number of records that had them: what an integrator may want mapped next
+    unmapped: Counter[str] = field(default_factory=Counter)
 
     def add_warning(self, location: str, reason: str, source_ref: str) -> None:
         self.warnings += 1
@@ -86,6 +89,7 @@ class SyncReport:
         d.pop("quarantined_refs")
         d.pop("warning_refs")
         d["warning_kinds"] = dict(self.warning_kinds.most_common())
+        d["unmapped"] = dict(self.unmapped.most_common())
         return d
 
 
@@ -315,6 +319,7 @@ class SyncLoop:
                     report.add_warning(
                         issue.location, issue.reason, issue.source_ref or rec.source_ref
                     )
+            report.unmapped.update(conv.unconsumed)
             report.converted += 1
         self._flush(conn, b, report)
 

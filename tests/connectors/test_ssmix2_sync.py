@@ -195,6 +195,7 @@ def test_cli_ingest_lists_warnings_by_kind(db_url: str, tmp_path: Path) -> None:
     cases = Path(__file__).parent / "cases" / "ssmix2"
     pdir = tmp_path / "root" / "999" / "901" / "9999013"
     names = {
+        "ADT-00__nho.hl7": ("-", "9999013_-_ADT-00_999999999999999_20111220100000000_-_1"),
         "ADT-61__nho.hl7": ("-", "9999013_-_ADT-61_999999999999999_20111014232213000_-_1"),
         "OMD__nho.hl7": ("20111013", "9999013_20111013_OMD_123456789012345_20111014232213000_01_1"),
         "OMP-01__nho.hl7": ("20110701", "9999013_20110701_OMP-01_000000011000185_20110701120000000_01_1"),
@@ -213,7 +214,10 @@ def test_cli_ingest_lists_warnings_by_kind(db_url: str, tmp_path: Path) -> None:
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("warning ×2: PID-3: patient ID in the message differs")
     assert names["ADT-61__nho.hl7"][1] in lines[0] and names["OMD__nho.hl7"][1] in lines[0]
-    assert "OMP-01" not in lines[0]
+    assert "OMP-01" not in lines[0] and "ADT-00" not in lines[0]
+    # the ADT-00's NK1/DB1/IN1 (next of kin, disability, insurance) are not mapped: one line
+    unmapped = [x for x in r.stderr.splitlines() if x.startswith("present but not mapped")]
+    assert unmapped == ["present but not mapped (records): NK1 ×1, DB1 ×1, IN1 ×1"], r.stderr
 
     fresh = open_store(f"sqlite:///{tmp_path / 'loop.db'}")  # the records are new to it
     report = _loop(fresh, tmp_path / "root").run()
@@ -221,3 +225,4 @@ def test_cli_ingest_lists_warnings_by_kind(db_url: str, tmp_path: Path) -> None:
         "PID-3: patient ID in the message differs from the storage patient ID; the storage ID "
         "is used": 2
     }
+    assert report.as_dict()["unmapped"] == {"NK1": 1, "DB1": 1, "IN1": 1}
