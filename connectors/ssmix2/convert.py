@@ -110,8 +110,8 @@ def result_kind(msg: Message) -> str:
     obr = msg.first("OBR")
     if (
         obr is not None
-        and obr.comp(4, 3).strip().upper() in ("JC10", "JC11")
-        and obr.comp(4, 1).strip().startswith("9")
+        and obr.comp(4, 3).upper() in ("JC10", "JC11")
+        and obr.comp(4, 1).startswith("9")
     ):
         return "OMG-13"
     return "OML-11"

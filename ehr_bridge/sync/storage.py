@@ -329,8 +329,7 @@ def sync_storage(
     """
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
                     batch_size=batch_size,
-                    commit_records=commit_records if commit_seconds > 0 else 0,
-                    commit_seconds=commit_seconds)  # fmt: skip
+                    commit_records=commit_records, commit_seconds=commit_seconds)  # fmt: skip
     seen = read = 0
     report = SyncReport()
     started = last_progress = time.monotonic()
