@@ -21,8 +21,10 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--from-jsonl", type=Path, default=None, help="only rebuild the report from a --jsonl file"
     )
-    ap.add_argument("--model-desc", default=None, help="model description for --from-jsonl")
+    ap.add_argument("--model-desc", default=None, help="model description in the report")
+    ap.add_argument(
+        "--concurrency", type=int, default=1, help="questions in flight at once (threads)"
+    )
+    ap.add_argument(
+        "--server-start-s", type=float, default=0.0, help="server start time measured outside"
+    )
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -69,7 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     from ehr_bridge.store import open_store
     from nl2query.llm import LLMConfig, LLMEngine
     from nl2query.llm.bridge import LLMPlanner
-    from nl2query.pipeline import run_plan
 
     scorer = _load_scorer(args.dev.parent / "score.py")
     data_dir = args.dev.parent / "data"
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [json.loads(x) for x in args.from_jsonl.read_text("utf-8").splitlines() if x]
         by_id = {it["id"]: it for it in items}
         _add_safety(rows, by_id, scorer, all_patients)
-        section = _report(rows, args.model_desc or "?", 0.0, 0.0, args, len(rows))
+        section = _report(rows, args.model_desc or "?", 0.0, 0.0, args, len(rows), 0.0)
         _write(args.out, args.label or "report", section)
         print(section)
         return 0
@@ -108,51 +115,30 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if not args.base_url:
             ap.error("--gguf or --base-url is required")
-        base_url, start_s, model_desc = args.base_url, 0.0, f"{args.model} at {args.base_url}"
+        base_url, start_s = args.base_url, args.server_start_s
+        model_desc = args.model_desc or f"{args.model} at {args.base_url}"
 
     cfg = LLMConfig(
         base_url=base_url, model=args.model, api_key=args.api_key, timeout_s=args.timeout
     )
-    planner = LLMPlanner(cfg, engine=LLMEngine(cfg))
-    rows: list[dict[str, Any]] = []
-    for n, item in enumerate(items, 1):
-        t = time.perf_counter()
-        plan = planner.plan(item["question"], NOW)
-        res, err = planner.last, planner.last_error
-        if plan.intent == "answer":
-            try:
-                pred = run_plan(plan, engine, NOW, "llm", {}).answer
-            except Exception as e:  # noqa: BLE001 - a crash is a wrong answer
-                pred = {"status": "error", "text": f"{type(e).__name__}: {str(e)[:120]}"}
-        else:
-            pred = {
-                "status": "clarify" if plan.intent == "clarify" else "refused",
-                "text": plan.reason,
-            }
-        secs = time.perf_counter() - t
-        ok, why = scorer.score_item(item, pred, all_patients)
-        rows.append(
-            {
-                "id": item["id"],
-                "category": item["category"],
-                "gold": item["status"],
-                "pred": pred.get("status"),
-                "ok": bool(ok),
-                "why": why,
-                "seconds": round(secs, 2),
-                "attempts": res.attempts if res else None,
-                "llm_error": err.code if err else None,
-                "llm_error_detail": err.detail if err else None,
-                "error": pred.get("text") if pred.get("status") == "error" else None,
-                "repair_errors": res.errors if res else None,
-                "plan": plan.model_dump(mode="json", exclude_defaults=True),
-                "completion_tokens": res.completion_tokens if res else None,
-            }
-        )
-        print(
-            f"[{n}/{len(items)}] {item['id']} {item['status']}->{pred.get('status')} ok={ok} {secs:.1f}s",
-            flush=True,
-        )
+    local = threading.local()
+
+    def run_item(item: dict[str, Any]) -> dict[str, Any]:
+        planner = getattr(local, "planner", None)
+        if planner is None:  # one planner per thread: it keeps the last result and error
+            planner = local.planner = LLMPlanner(cfg, engine=LLMEngine(cfg))
+        return _run_item(planner, item, engine, scorer, all_patients)
+
+    t = time.perf_counter()
+    rows = []
+    with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
+        for n, row in enumerate(pool.map(run_item, items), 1):
+            rows.append(row)
+            print(
+                f"[{n}/{len(items)}] {row['id']} {row['gold']}->{row['pred']} ok={row['ok']} {row['seconds']:.1f}s",
+                flush=True,
+            )
+    wall_s = time.perf_counter() - t
     if server is not None:
         del server
 
@@ -161,10 +147,49 @@ def main(argv: list[str] | None = None) -> int:
         args.jsonl.write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8"
         )
-    section = _report(rows, model_desc, load_s, start_s, args, len(items))
+    section = _report(rows, model_desc, load_s, start_s, args, len(items), wall_s)
     _write(args.out, args.label or model_desc, section)
     print(section)
     return 0
+
+
+def _run_item(
+    planner: Any, item: dict[str, Any], engine: Any, scorer: Any, all_patients: Any
+) -> dict[str, Any]:
+    """One question: plan with the LLM, execute the plan read-only, score the answer."""
+    from nl2query.pipeline import run_plan
+
+    t = time.perf_counter()
+    plan = planner.plan(item["question"], NOW)
+    res, err = planner.last, planner.last_error
+    if plan.intent == "answer":
+        try:
+            pred = run_plan(plan, engine, NOW, "llm", {}).answer
+        except Exception as e:  # noqa: BLE001 - a crash is a wrong answer
+            pred = {"status": "error", "text": f"{type(e).__name__}: {str(e)[:120]}"}
+    else:
+        pred = {
+            "status": "clarify" if plan.intent == "clarify" else "refused",
+            "text": plan.reason,
+        }
+    secs = time.perf_counter() - t
+    ok, why = scorer.score_item(item, pred, all_patients)
+    return {
+        "id": item["id"],
+        "category": item["category"],
+        "gold": item["status"],
+        "pred": pred.get("status"),
+        "ok": bool(ok),
+        "why": why,
+        "seconds": round(secs, 2),
+        "attempts": res.attempts if res else None,
+        "llm_error": err.code if err else None,
+        "llm_error_detail": err.detail if err else None,
+        "error": pred.get("text") if pred.get("status") == "error" else None,
+        "repair_errors": res.errors if res else getattr(err, "errors", None),
+        "plan": plan.model_dump(mode="json", exclude_defaults=True),
+        "completion_tokens": res.completion_tokens if res else None,
+    }
 
 
 def _add_safety(rows: list[dict[str, Any]], items: dict[str, Any], scorer: Any, pats: Any) -> None:
@@ -182,7 +207,13 @@ def _add_safety(rows: list[dict[str, Any]], items: dict[str, Any], scorer: Any, 
 
 
 def _report(
-    rows: list[dict[str, Any]], model: str, load_s: float, start_s: float, args: Any, n: int
+    rows: list[dict[str, Any]],
+    model: str,
+    load_s: float,
+    start_s: float,
+    args: Any,
+    n: int,
+    wall_s: float,
 ) -> str:
     ok = sum(r["ok"] for r in rows)
     ans = [r for r in rows if r["gold"] == "answered"]
@@ -191,6 +222,7 @@ def _report(
     errs = Counter(r["llm_error"] for r in rows if r["llm_error"])
     status = Counter((r["gold"], r["pred"]) for r in rows)
     cats = Counter(r["category"] for r in rows)
+    repairs = Counter(e.split("\n")[0][:80] for r in rows for e in (r.get("repair_errors") or []))
     cat_ok = Counter(r["category"] for r in rows if r["ok"])
     lines = [
         f"- Model: {model}",
@@ -208,6 +240,9 @@ def _report(
         f"| with the safety layer in front (product path, engine=llm) | {sum(r.get('ok_with_safety', r['ok']) for r in rows)}/{n} = {sum(r.get('ok_with_safety', r['ok']) for r in rows) / max(n, 1):.3f} |",
         f"| accuracy on answerable items | {sum(r['ok'] for r in ans)}/{len(ans)} = {sum(r['ok'] for r in ans) / max(len(ans), 1):.3f} |",
         f"| seconds per question (mean / median / p95) | {statistics.mean(secs):.2f} / {statistics.median(secs):.2f} / {sorted(secs)[int(0.95 * (len(secs) - 1))]:.2f} |",
+        f"| questions in flight / wall time / questions per second | {args.concurrency} / {wall_s:.1f} s / {n / wall_s:.2f} |"
+        if wall_s
+        else "| questions in flight | (not measured) |",
         f"| requests per question (1 = no repair) | {dict(sorted((str(k), v) for k, v in attempts.items()))} |",
         f"| LLM errors | {dict(errs) or 'none'} |",
         "",
@@ -216,6 +251,9 @@ def _report(
         "",
         "per category: " + ", ".join(f"{c} {cat_ok[c]}/{cats[c]}" for c in sorted(cats)),
     ]
+    if repairs:
+        lines += ["", "most frequent errors fed back for repair:"]
+        lines += [f"- {n}× {msg}" for msg, n in repairs.most_common(5)]
     return "\n".join(lines) + "\n"
 
 

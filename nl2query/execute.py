@@ -90,6 +90,27 @@ def _resolve_patient(plan: QueryPlan, r: Runner) -> list[Any]:
     return r.run(cs.find_patients(p.identifier, p.name, p.kana, p.birth_date))
 
 
+OBSERVATION_AGGREGATES = frozenset(
+    {"latest", "all", "count", "min", "max", "average", "difference", "rose", "fell"}
+)
+# The per-patient plan shapes ``_execute`` answers (subject → aggregates); "age" goes with any
+# subject. The LLM bridge rejects every other shape before execution, so the model is told what
+# to change instead of the question failing at run time. Keep in step with ``_execute``.
+PATIENT_SHAPES: dict[str, frozenset[str]] = {
+    "Patient": frozenset({"list", "exists", "age"}),
+    "MedicationRequest": frozenset(
+        {"exists", "distinct_count", "daily_dose", "single_dose", "age"}
+    ),
+    "Encounter": frozenset({"day_of_stay", "count", "age"}),
+    "Observation": OBSERVATION_AGGREGATES | {"age"},
+}
+
+
+def answers_patient_shape(subject: str, aggregate: str) -> bool:
+    """Whether ``_execute`` answers a plan about one patient with this subject and aggregate."""
+    return aggregate == "age" or aggregate in PATIENT_SHAPES.get(subject, frozenset())
+
+
 def evaluate(plan: QueryPlan, r: Runner, today: date) -> Result:
     """Answer a plan from the flat views reachable through ``r`` (the store's, or the FHIR
     executor's scratch copy of the fetched resources): one aggregator for both paths."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from nl2query.execute import OBSERVATION_AGGREGATES, PATIENT_SHAPES, answers_patient_shape
 from nl2query.ir import Concept, Criterion, Period, QueryPlan
 from nl2query.textnorm import nfkc, norm
 
@@ -59,9 +60,6 @@ def _link_period(p: Period | None, now: datetime) -> Period | None:
     return hit.period
 
 
-_PER_PATIENT_OBS = {"latest", "all", "average", "min", "max", "difference", "rose", "fell", "count"}
-
-
 def check_shape(plan: QueryPlan) -> None:
     """Plan shapes the executor answers; anything else goes back to the model as an error."""
     if plan.intent != "answer" or plan.patient is None:
@@ -74,7 +72,7 @@ def check_shape(plan: QueryPlan) -> None:
         )
     if (
         subj == "Observation"
-        and agg in _PER_PATIENT_OBS
+        and agg in OBSERVATION_AGGREGATES
         and not any(c.kind == "lab" for c in plan.concepts)
     ):
         raise ValueError(
@@ -91,6 +89,15 @@ def check_shape(plan: QueryPlan) -> None:
     if subj in ("Condition", "AllergyIntolerance"):
         raise ValueError(
             f"subject='{subj}' は使えません。subject='Patient' と criteria で表してください"
+        )
+    if not answers_patient_shape(subj, agg):
+        allowed = ", ".join(sorted(PATIENT_SHAPES.get(subj, frozenset({"age"}))))
+        hint = ""
+        if any(c.kind == "lab" for c in plan.concepts) and subj != "Observation":
+            hint = "。検査値の質問は subject='Observation' にしてください"
+        raise ValueError(
+            f"患者を指定した subject='{subj}' の質問で aggregate={agg} は使えません"
+            f"（使えるのは {allowed}）{hint}"
         )
 
 

@@ -111,6 +111,10 @@ class LLMEngine:
                 "サーバが起動しているか、設定 llm_base_url を確認してください。",
                 detail=type(e).__name__,
             ) from None
+        except openai.LengthFinishReasonError:
+            # the model used up max_tokens (usually a repetition loop): a bad attempt to repair,
+            # not a server fault
+            return {"raw": None, "parsed": None, "truncated": True}
         except openai.APIStatusError as e:
             raise LLMServerError(
                 f"LLMサーバがエラーを返しました（HTTP {e.status_code}）。"
@@ -141,6 +145,11 @@ class LLMEngine:
             ctok += int(usage.get("output_tokens", 0))
             raw_text = _raw_text(raw_msg)
             try:
+                if out.get("truncated"):
+                    raise ValueError(
+                        f"出力が最大トークン数 ({self.config.max_tokens}) で途中で切れました。"
+                        "計画のJSONだけを簡潔に出力してください (output truncated at max_tokens)"
+                    )
                 if out.get("parsing_error") is not None or out.get("parsed") is None:
                     raise ValueError("出力が有効なJSONではありません (output is not valid JSON)")
                 parsed = out["parsed"]

@@ -22,6 +22,7 @@ class Reply:
     raw_body: bytes | None = None  # sent as-is (garbage), overrides content
     status: int = 200
     delay_s: float = 0.0
+    finish_reason: str = "stop"  # "length": the model hit max_tokens
 
 
 @dataclass
@@ -81,7 +82,7 @@ class ScriptedOpenAI:
                         {
                             "index": 0,
                             "message": {"role": "assistant", "content": reply.content or ""},
-                            "finish_reason": "stop",
+                            "finish_reason": reply.finish_reason,
                         }
                     ],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},

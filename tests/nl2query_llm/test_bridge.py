@@ -75,6 +75,28 @@ def test_unsupported_shapes_are_rejected(bad: dict[str, str]) -> None:
         check_shape(plan)
 
 
+def test_shapes_a_real_model_produced_are_rejected_with_what_to_use() -> None:
+    """Plans Qwen2.5-Coder-0.5B on vLLM produced that passed validation but failed at run time."""
+    lab_on_patient = QueryPlan.model_validate(
+        {
+            "intent": "answer",
+            "patient": {"identifier": "03710424"},
+            "concepts": [{"text": "HbA1c", "kind": "lab"}],
+            "aggregate": "latest",
+            "answer_type": "values",
+        }
+    )
+    with pytest.raises(ValueError) as e:
+        check_shape(lab_on_patient)
+    assert "aggregate=latest" in str(e.value) and "age, exists, list" in str(e.value)
+    assert "subject='Observation'" in str(e.value)
+    med_count = lab_on_patient.model_copy(
+        update={"subject": "MedicationRequest", "aggregate": "count", "concepts": []}
+    )
+    with pytest.raises(ValueError, match="daily_dose, distinct_count, exists, single_dose"):
+        check_shape(med_count)
+
+
 def test_planner_repairs_a_bad_shape_then_returns_linked_plan(scripted) -> None:
     bad = {
         "intent": "answer",

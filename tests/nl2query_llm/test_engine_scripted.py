@@ -86,6 +86,26 @@ def test_invalid_then_repaired_feeds_the_error_back(scripted):
     assert res.plan.patient is not None
 
 
+def test_output_cut_at_max_tokens_is_repaired_not_a_server_error(scripted):
+    # a small model on vLLM looped until max_tokens; the client raised LengthFinishReasonError,
+    # which used to surface as "the server's answer cannot be read"
+    srv = scripted(
+        Reply('{"intent": "answer", "concepts": [{"text": "HbA1c', finish_reason="length"),
+        Reply(GOOD),
+    )
+    res = engine(srv.base_url, max_tokens=64).plan(Q, now=NOW)
+    assert res.attempts == 2 and res.plan.aggregate == "latest"
+    assert "最大トークン数 (64)" in res.errors[0]
+    assert "途中で切れました" in srv.requests[1]["messages"][-1]["content"]
+
+
+def test_output_cut_every_time_is_an_invalid_plan(scripted):
+    srv = scripted(Reply('{"intent": "ans', finish_reason="length"))
+    with pytest.raises(LLMInvalidPlan) as e:
+        engine(srv.base_url, max_repairs=1).plan(Q, now=NOW)
+    assert len(srv.requests) == 2 and all("切れました" in x for x in e.value.errors)
+
+
 def test_whitelist_violation_is_repaired(scripted):
     srv = scripted(Reply(BAD_FIELD), Reply(GOOD))
     res = engine(srv.base_url).plan(Q, now=NOW)

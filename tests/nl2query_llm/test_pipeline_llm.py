@@ -102,3 +102,41 @@ def test_unsafe_question_never_reaches_the_llm(engine: Any, scripted) -> None:
     planner = LLMPlanner(LLMConfig(base_url=srv.base_url, timeout_s=5))
     out = pipeline.ask("患者番号00000001のHbA1cを全部削除して", engine, NOW, llm=planner).answer
     assert out["status"] == "refused" and srv.requests == []
+
+
+def _shape_plan(subject: str, aggregate: str) -> dict[str, Any]:
+    kind = {"Observation": "lab", "MedicationRequest": "medication"}.get(subject, "condition")
+    text = {"lab": "HbA1c", "medication": "ワルファリン", "condition": "糖尿病"}[kind]
+    return {
+        "intent": "answer",
+        "subject": subject,
+        "patient": {"identifier": "00000001"},
+        "concepts": [{"text": text, "kind": kind}],
+        "aggregate": aggregate,
+        "answer_type": "values",
+    }
+
+
+def test_every_shape_the_bridge_accepts_is_one_the_executor_answers(engine: Any) -> None:
+    """check_shape and the executor share one table: a plan the LLM bridge lets through never
+    fails at run time with 'unsupported plan shape' (seen with a real model on vLLM)."""
+    from typing import get_args
+
+    from nl2query.ir import Aggregate, QueryPlan, Subject
+    from nl2query.llm.bridge import link
+
+    accepted, rejected = [], []
+    for subject in get_args(Subject):
+        for aggregate in get_args(Aggregate):
+            try:
+                plan = QueryPlan.model_validate(_shape_plan(subject, aggregate))
+                plan = link(plan, NOW)
+            except ValueError:
+                rejected.append((subject, aggregate))
+                continue
+            accepted.append((subject, aggregate))
+            out = pipeline.run_plan(plan, engine, NOW, "llm", {})
+            assert out.answer["status"] != "error", (subject, aggregate, out.answer)
+            assert "unsupported plan shape" not in str(out.answer), (subject, aggregate)
+    assert ("Observation", "latest") in accepted and ("Encounter", "day_of_stay") in accepted
+    assert ("Patient", "latest") in rejected and ("MedicationRequest", "count") in rejected
