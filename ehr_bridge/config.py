@@ -23,6 +23,9 @@ from pydantic_settings import (
 
 DEFAULT_DB_URL = "sqlite:///./ehr_bridge.db"
 
+# Seconds of records per bulk-sync transaction: the setting's default and the sync loop's.
+COMMIT_SECONDS = 5.0
+
 
 class _TomlFileSource(PydanticBaseSettingsSource):
     """Reads the optional TOML file named by ``EHR_BRIDGE_CONFIG``."""
@@ -137,7 +140,7 @@ class Settings(BaseSettings):
         20, description="With ssmix2_validate='sample': fully validate one resource in N."
     )
     ssmix2_commit_seconds: float = Field(
-        5.0,
+        COMMIT_SECONDS,
         description="SS-MIX2 sync: seconds of records per transaction (also at most 20,000 "
         "records). Longer transactions write far less (each commit writes every index page it "
         "touched), but on SQLite other writers (the MLLP listener, FHIR API writes) wait up to "

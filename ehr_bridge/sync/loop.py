@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
 from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
+from ehr_bridge.config import COMMIT_SECONDS
 from ehr_bridge.store.repository import bulk_insert
 from ehr_bridge.store.tables import resource_table
 from ehr_bridge.sync.tables import cursor_table, folder_table, quarantine_table, record_table
@@ -129,7 +130,7 @@ class SyncLoop:
         validate: bool = True,
         batch_size: int = 500,
         commit_records: int = 0,
-        commit_seconds: float = 10.0,
+        commit_seconds: float = COMMIT_SECONDS,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         """``batch_size``: records converted, held and flushed together.

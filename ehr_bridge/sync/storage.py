@@ -39,6 +39,7 @@ from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
 from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
 from ehr_bridge.bulk import GC_THRESHOLD, bulk_gc
+from ehr_bridge.config import COMMIT_SECONDS
 from ehr_bridge.store.search_params import SEARCH_PARAMS
 from ehr_bridge.sync.loop import SyncLoop, SyncReport
 
@@ -306,7 +307,7 @@ def sync_storage(
     sign_batch: int = 256,
     batch_size: int = 2000,
     commit_records: int = 20_000,
-    commit_seconds: float = 5.0,
+    commit_seconds: float = COMMIT_SECONDS,
     on_batch: Any = None,
     on_batch_every: int = 1000,
     on_progress: Callable[[Progress], None] | None = None,
