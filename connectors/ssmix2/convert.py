@@ -21,6 +21,7 @@ from connectors._sdk.records import Conversion
 from connectors.ssmix2.administration import administration_kind, convert_administrations
 from connectors.ssmix2.clinical import convert_allergies, convert_conditions
 from connectors.ssmix2.common import Ctx, patient_id_of
+from connectors.ssmix2.coverage import convert_coverages
 from connectors.ssmix2.encounter import EVENT_KIND, VISIT_KINDS, VisitEvent, convert_visits
 from connectors.ssmix2.hl7 import Message, decode_message, parse_message
 from connectors.ssmix2.lab import body_observations, convert_results
@@ -208,7 +209,8 @@ def convert_message(
         conv.resources.append(patient_resource(ctx, pid, full=True))
         conv.resources.extend(body_observations(ctx, msg))
         conv.resources.extend(convert_allergies(ctx, msg, "AL1"))
-        used = {"PID", "OBX", "AL1"}
+        conv.resources.extend(convert_coverages(ctx, msg))
+        used = {"PID", "OBX", "AL1", "IN1"}
     elif kind in VISIT_KINDS:
         conv.resources.extend(convert_visits(ctx, [VisitEvent(kind, "", msg, source_ref)]))
         conv.if_absent.extend(fallback_patient(ctx, msg))

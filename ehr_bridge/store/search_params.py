@@ -163,6 +163,15 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
             _p("date", "date", "recordedDate"),
         ]
     },
+    "Coverage": {
+        p.name: p
+        for p in [
+            _p("patient", "reference", "beneficiary", *_PATIENT_REF),
+            _p("beneficiary", "reference", "beneficiary", *_PATIENT_REF),
+            _p("type", "token", "type"),
+            _p("status", "token", "status"),
+        ]
+    },
     "DiagnosticReport": {
         p.name: p
         for p in [

@@ -368,3 +368,28 @@ def test_total_is_capped_for_broad_searches_unless_accurate_is_asked(db_url: str
         ).json()
         assert len(last["entry"]) == 3
         assert not any(link["relation"] == "next" for link in last["link"])
+
+
+def test_coverage_from_adt00_is_searchable_by_patient_and_type(api: httpx.Client) -> None:
+    cov = {
+        "resourceType": "Coverage",
+        "id": "cov1",
+        "status": "active",
+        "type": {
+            "coding": [{"system": "http://jami.jp/SS-MIX2/CodeSystem/JHSD0001", "code": "06"}]
+        },
+        "beneficiary": {"reference": "Patient/p1"},
+        "payor": [
+            {
+                "display": "保険者番号 06050116",
+                "identifier": {
+                    "system": "http://jpfhir.jp/fhir/core/mhlw/IdSystem/InsurerNumber",
+                    "value": "06050116",
+                },
+            }
+        ],
+    }
+    assert api.put("/Coverage/cov1", json=cov).status_code in (200, 201)
+    assert ids(api.get("/Coverage", params={"patient": "p1"}).json()) == {"cov1"}
+    assert ids(api.get("/Coverage", params={"beneficiary": "Patient/p2"}).json()) == set()
+    assert ids(api.get("/Coverage", params={"type": "06"}).json()) == {"cov1"}

@@ -117,3 +117,38 @@ def test_name_representation_inferred_when_xpn8_is_empty() -> None:
     patient = next(r for r in conv.resources if r["resourceType"] == "Patient")
     reps = [(n["extension"][0]["valueCode"], n["text"]) for n in patient["name"]]
     assert reps == [("IDE", "患者 太郎"), ("SYL", "カンジャ タロウ")]
+
+
+def test_adt00_insurance_cards_become_jp_coverage() -> None:
+    """IN1 as JAHIS examples send it: full-width symbol/number, a card with only its kind
+    (IN1-3 ``""``), and an IN1 with neither kind nor insurer (skipped with a warning)."""
+    text = decode_message((CASES / "ADT-00__nho.hl7").read_bytes())
+    in1 = next(s for s in text.split("\r") if s.startswith("IN1|"))
+    extra = (
+        "IN1|2|06^組合管掌健康保険^JHSD0001|06050116|||||||９２０４５|１０|19990514|20300331"
+        '||||CHD^家族^HL70063\rIN1|3|39^後期高齢者医療^JHSD0001|""\rIN1|4'
+    )
+    text = text.replace(in1, in1 + "\r" + extra)
+    conv = convert_message(text, kind="ADT-00", options=ConvertOptions(facility_code="1312345670"))
+    covs = [r for r in conv.resources if r["resourceType"] == "Coverage"]
+    assert len(covs) == 3 and len({c["id"] for c in covs}) == 3
+    assert all(c["meta"]["profile"] == [JP + "JP_Coverage"] for c in covs)
+    family = covs[1]
+    assert family["type"]["coding"][0]["code"] == "06"
+    assert [e["valueString"] for e in family["extension"]] == ["９２０４５", "１０"]
+    assert [e["url"].rsplit("_", 1)[1] for e in family["extension"]] == [
+        "InsuredPersonSymbol",
+        "InsuredPersonNumber",
+    ]
+    assert family["period"] == {"start": "1999-05-14", "end": "2030-03-31"}
+    assert family["relationship"]["coding"][0]["code"] == "child"
+    assert family["payor"][0]["identifier"]["value"] == "06050116"
+    kind_only = covs[2]
+    assert kind_only["payor"] == [{"display": "後期高齢者医療"}]
+    assert any(i.location == "IN1[4]-2" for i in conv.issues)
+    assert "IN1" not in conv.unconsumed
+    oid = convert_message(
+        text, kind="ADT-00", options=ConvertOptions(facility_code="1312345670", uri_form="oid")
+    )
+    payor = next(r for r in oid.resources if r["resourceType"] == "Coverage")["payor"][0]
+    assert payor["identifier"]["system"] == "urn:oid:1.2.392.100495.20.3.61"
