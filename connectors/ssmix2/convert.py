@@ -28,7 +28,7 @@ from connectors.ssmix2.lab import body_observations, convert_results
 from connectors.ssmix2.medication import convert_medications
 from connectors.ssmix2.nutrition import convert_diet_orders
 from connectors.ssmix2.orders import convert_orders, convert_procedures, notice_kind, order_kind
-from connectors.ssmix2.patient import patient_resource
+from connectors.ssmix2.patient import contacts, patient_resource
 
 __all__ = [
     "ConvertOptions",
@@ -206,11 +206,15 @@ def convert_message(
         if msg.msh.comp(9, 2) == "A23":
             ctx.warn("MSH-9", "patient delete message (A23): not applied")
             return _finish(conv, ctx, msg, set())
-        conv.resources.append(patient_resource(ctx, pid, full=True))
+        patient = patient_resource(ctx, pid, full=True)
+        kin = contacts(msg.all("NK1"))
+        if kin:
+            patient["contact"] = kin
+        conv.resources.append(patient)
         conv.resources.extend(body_observations(ctx, msg))
         conv.resources.extend(convert_allergies(ctx, msg, "AL1"))
         conv.resources.extend(convert_coverages(ctx, msg))
-        used = {"PID", "OBX", "AL1", "IN1"}
+        used = {"PID", "OBX", "AL1", "IN1", "NK1"}
     elif kind in VISIT_KINDS:
         conv.resources.extend(convert_visits(ctx, [VisitEvent(kind, "", msg, source_ref)]))
         conv.if_absent.extend(fallback_patient(ctx, msg))

@@ -40,11 +40,12 @@ def fullwidth_kana(text: str) -> str:
     return _HALFWIDTH_KANA.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
-def human_names(pid: Segment) -> list[dict[str, Any]]:
+def human_names(seg: Segment, field: int = 5) -> list[dict[str, Any]]:
+    """XPN repetitions of ``field`` (PID-5, NK1-2), kanji (IDE) first, then kana (SYL)."""
     out = []
-    halfwidth = _HALFWIDTH_KANA.search(pid.field(5)) is not None
-    for rep in range(len(pid.reps(5))):
-        c = pid.comps(5, rep)
+    halfwidth = _HALFWIDTH_KANA.search(seg.field(field)) is not None
+    for rep in range(len(seg.reps(field))):
+        c = seg.comps(field, rep)
         if halfwidth:
             c = [fullwidth_kana(x) for x in c]
         if not c:
@@ -96,10 +97,11 @@ def _rep(name: dict[str, Any]) -> str:
     return ""
 
 
-def addresses(pid: Segment) -> list[dict[str, Any]]:
+def addresses(seg: Segment, field: int = 11) -> list[dict[str, Any]]:
+    """XAD repetitions of ``field`` (PID-11, NK1-4)."""
     out = []
-    for rep in range(len(pid.reps(11))):
-        c = pid.comps(11, rep) + [""] * 9
+    for rep in range(len(seg.reps(field))):
+        c = seg.comps(field, rep) + [""] * 9
         street, other, city, state, zipc, country, atype, full = (x.strip() for x in c[:8])
         if not any((street, other, city, state, zipc, full)):
             continue
@@ -124,11 +126,12 @@ def addresses(pid: Segment) -> list[dict[str, Any]]:
     return out
 
 
-def telecoms(pid: Segment) -> list[dict[str, Any]]:
+def telecoms(seg: Segment, home: int = 13, work: int = 14) -> list[dict[str, Any]]:
+    """XTN repetitions of the home and business phone fields (PID-13/14, NK1-5/6)."""
     out = []
-    for n in (13, 14):
-        for rep in range(len(pid.reps(n))):
-            c = pid.comps(n, rep) + [""] * 12
+    for n in (home, work):
+        for rep in range(len(seg.reps(n))):
+            c = seg.comps(n, rep) + [""] * 12
             number = (c[11] or c[0]).strip()
             if not number:
                 continue
@@ -136,10 +139,43 @@ def telecoms(pid: Segment) -> list[dict[str, Any]]:
                 "system": TELECOM_SYSTEM.get(c[2].strip(), "phone"),
                 "value": number,
             }
-            use = TELECOM_USE.get(c[1].strip(), "work" if n == 14 else None)
+            use = TELECOM_USE.get(c[1].strip(), "work" if n == work else None)
             if use:
                 t["use"] = use
             out.append(t)
+    return out
+
+
+V2_0063 = "http://terminology.hl7.org/CodeSystem/v2-0063"
+
+
+def contacts(msg_nk1: list[Segment]) -> list[dict[str, Any]]:
+    """NK1 (next of kin / associated parties) → Patient.contact, as the JAMI mapping IG does:
+    relationship (HL7 table 0063 as sent), the kanji name (contact.name holds one), phones,
+    first address, organization name (NK1-13)."""
+    out = []
+    for nk1 in msg_nk1:
+        c: dict[str, Any] = {}
+        rel, rel_text = nk1.comp(3), nk1.comp(3, 2)
+        if rel or rel_text:
+            concept: dict[str, Any] = {"text": rel_text or rel}
+            if rel:
+                concept["coding"] = [{"system": V2_0063, "code": rel}]
+            c["relationship"] = [concept]
+        names = human_names(nk1, 2)
+        if names:
+            c["name"] = names[0]
+        tel = telecoms(nk1, 5, 6)
+        if tel:
+            c["telecom"] = tel
+        addr = addresses(nk1, 4)
+        if addr:
+            c["address"] = addr[0]
+        org = nk1.comp(13)
+        if org:
+            c["organization"] = {"display": org}
+        if c.keys() - {"relationship"}:
+            out.append(c)
     return out
 
 

@@ -152,3 +152,24 @@ def test_adt00_insurance_cards_become_jp_coverage() -> None:
     )
     payor = next(r for r in oid.resources if r["resourceType"] == "Coverage")["payor"][0]
     assert payor["identifier"]["system"] == "urn:oid:1.2.392.100495.20.3.61"
+
+
+def test_next_of_kin_becomes_patient_contact() -> None:
+    """Real NK1 (the patient's employer, relationship SEL) plus a relative with a kana name only
+    and an NK1 with nothing but a relationship (FHIR pat-1: no contact without details)."""
+    text = decode_message((CASES / "ADT-00__nho.hl7").read_bytes())
+    nk1 = next(s for s in text.split("\r") if s.startswith("NK1|"))
+    extra = "NK1|2|カンジャ^ハナコ^^^^^L^P|SPO^配偶者^HL70063||^PRN^PH^^^^^^^^^090-0000-0000\rNK1|3||CHD^子"
+    conv = convert_message(
+        text.replace(nk1, nk1 + "\r" + extra),
+        kind="ADT-00",
+        options=ConvertOptions(facility_code="1312345670"),
+    )
+    patient = next(r for r in conv.resources if r["resourceType"] == "Patient")
+    employer, spouse = patient["contact"]
+    assert employer["organization"] == {"display": "鹿ノ門商事株式会社"}
+    assert employer["name"]["text"] == "患者 太郎" and employer["relationship"][0]["text"] == "本人"
+    assert spouse["relationship"][0]["coding"][0]["code"] == "SPO"
+    assert spouse["name"]["extension"][0]["valueCode"] == "SYL"
+    assert spouse["telecom"] == [{"system": "phone", "value": "090-0000-0000", "use": "home"}]
+    assert "NK1" not in conv.unconsumed

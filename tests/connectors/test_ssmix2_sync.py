@@ -215,9 +215,9 @@ def test_cli_ingest_lists_warnings_by_kind(db_url: str, tmp_path: Path) -> None:
     assert lines[0].startswith("warning ×2: PID-3: patient ID in the message differs")
     assert names["ADT-61__nho.hl7"][1] in lines[0] and names["OMD__nho.hl7"][1] in lines[0]
     assert "OMP-01" not in lines[0] and "ADT-00" not in lines[0]
-    # the ADT-00's NK1/DB1/IN1 (next of kin, disability, insurance) are not mapped: one line
+    # the ADT-00's DB1 (disability) is not mapped (NK1 → contact, IN1 → Coverage are): one line
     unmapped = [x for x in r.stderr.splitlines() if x.startswith("present but not mapped")]
-    assert unmapped == ["present but not mapped (records): NK1 ×1, DB1 ×1"], r.stderr
+    assert unmapped == ["present but not mapped (records): DB1 ×1"], r.stderr
 
     fresh = open_store(f"sqlite:///{tmp_path / 'loop.db'}")  # the records are new to it
     report = _loop(fresh, tmp_path / "root").run()
@@ -225,4 +225,4 @@ def test_cli_ingest_lists_warnings_by_kind(db_url: str, tmp_path: Path) -> None:
         "PID-3: patient ID in the message differs from the storage patient ID; the storage ID "
         "is used": 2
     }
-    assert report.as_dict()["unmapped"] == {"NK1": 1, "DB1": 1}
+    assert report.as_dict()["unmapped"] == {"DB1": 1}
