@@ -31,11 +31,23 @@ def _cc(system: str, code: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code}]}
 
 
+def _problems(msg: Message) -> list[tuple[Segment, Segment | None]]:
+    """Each PRB with the ZPR that follows it in its group (PPR^ZD1: PRB [ZPR] …)."""
+    out: list[tuple[Segment, Segment | None]] = []
+    for seg in msg.segments:
+        name = seg.fields[0]
+        if name == "PRB":
+            out.append((seg, None))
+        elif name == "ZPR" and out and out[-1][1] is None:
+            out[-1] = (out[-1][0], seg)
+    return out
+
+
 def convert_conditions(ctx: Ctx, msg: Message) -> list[dict[str, Any]]:
     """Every PRB of the current PPR-01 (the complete diagnosis list); ``DE`` entries are dropped."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i, prb in enumerate(msg.all("PRB"), 1):
+    for i, (prb, zpr) in enumerate(_problems(msg), 1):
         loc = f"PRB[{i}]"
         action = prb.comp(1).upper()
         if action == "DE":
@@ -55,6 +67,10 @@ def convert_conditions(ctx: Ctx, msg: Message) -> list[dict[str, Any]]:
         if instance in seen:
             instance = f"{instance}#{i}"
         seen.add(instance)
+        if zpr is not None:  # ZPR-5: MEDIS 病名交換用コード of the same diagnosis
+            for c in cwe_codings(ctx, zpr, 5)[0]:
+                if c["code"] not in {x["code"] for x in codings}:
+                    codings.append(c)
         res: dict[str, Any] = {
             "resourceType": "Condition",
             "id": ctx.id("Condition", ctx.patient_id, instance),

@@ -228,7 +228,7 @@ def convert_message(
         used = {"PID", "IAM"}
     elif kind == "PPR-01":
         conv.resources.extend(convert_conditions(ctx, msg))
-        used = {"PID", "PRB"}
+        used = {"PID", "PRB", "ZPR"}
     elif kind in ("OMP-01", "OMP-02"):
         conv.resources.extend(convert_medications(ctx, msg, injection=kind == "OMP-02"))
         used = {"PID", "ORC", "RXE", "TQ1", "RXR", "RXC"}

@@ -173,3 +173,24 @@ def test_next_of_kin_becomes_patient_contact() -> None:
     assert spouse["name"]["extension"][0]["valueCode"] == "SYL"
     assert spouse["telecom"] == [{"system": "phone", "value": "090-0000-0000", "use": "home"}]
     assert "NK1" not in conv.unconsumed
+
+
+def test_zpr_exchange_code_joins_only_its_own_diagnosis() -> None:
+    text = decode_message((CASES / "PPR-01__nho.hl7").read_bytes())
+    prb = next(s for s in text.split("\r") if s.startswith("PRB|"))
+    other = prb.replace("20054174^胃炎^MDCDX2", "20064049^十二指腸潰瘍^MDCDX2").replace(
+        "K297^^I10", "K269^^I10"
+    )
+    conv = convert_message(
+        text.replace(prb, other + "\r" + prb),
+        kind="PPR-01",
+        options=ConvertOptions(facility_code="1312345670"),
+    )
+    codes = {
+        r["code"]["coding"][0]["code"]: [c["code"] for c in r["code"]["coding"]]
+        for r in conv.resources
+        if r["resourceType"] == "Condition"
+    }
+    assert codes["20054174"] == ["20054174", "K297", "TSQF"]
+    assert "TSQF" not in codes["20064049"]
+    assert "ZPR" not in conv.unconsumed
