@@ -147,49 +147,19 @@ kit.allergies(
 old = B.rx(B.LOXONIN, 1, B.TAB, B.U3, 3, 3)
 mid = B.rx(B.LOXONIN, 1, B.TAB, B.U2, 2, 3)
 new = B.rx(B.LOXONIN, 2, B.TAB, B.U2, 2, 5)
-pa = kit.prescription(
-    p,
-    "000000009100020",
-    t("2026-03-03 10:00:00"),
-    t("2026-03-03 10:01:00.000"),
-    "19",
-    DOC,
-    [old],
-    inpatient=True,
-    ward="2A^202^1",
-    visit="V9100004",
-    flag=2,
-    record=False,
-)
-pb = kit.prescription(
-    p,
-    "000000009100020",
-    t("2026-03-03 11:00:00"),
-    t("2026-03-03 11:01:00.000"),
-    "19",
-    DOC,
-    [mid],
-    inpatient=True,
-    ward="2A^202^1",
-    visit="V9100004",
-    flag=2,
-    record=False,
-    control="XO",
-)
-kit.prescription(
-    p,
-    "000000009100020",
-    t("2026-03-03 12:00:00"),
-    t("2026-03-03 12:01:00.000"),
-    "19",
-    DOC,
-    [new],
-    inpatient=True,
-    ward="2A^202^1",
-    visit="V9100004",
-    control="XO",
-    rxe32=True,
-)
+
+
+def rx_version(hour: int, drug: object, **kw: object) -> str:
+    """One version of the same prescription record (order 000000009100020)."""
+    return kit.prescription(  # type: ignore[misc]
+        p, "000000009100020", t(f"2026-03-03 {hour}:00:00"), t(f"2026-03-03 {hour}:01:00.000"),
+        "19", DOC, [drug], inpatient=True, ward="2A^202^1", visit="V9100004", **kw,
+    )  # fmt: skip
+
+
+pa = rx_version(10, old, flag=2, record=False)
+pb = rx_version(11, mid, flag=2, record=False, control="XO")
+rx_version(12, new, control="XO", rxe32=True)
 E.forbid(
     p.id,
     "medication_requests",
