@@ -42,7 +42,10 @@ class Incomplete(Exception):
     """The rules could not build a complete plan (reason is for logs/the answer text)."""
 
 
-_PATNO = re.compile(r"(?:患者番号|患者ID|患者id|ID|id|No\.?)[:: ]?(\d{6,10})|(\d{6,10})番")
+_PATNO = re.compile(
+    r"(?:患者番号|患者ID|患者id|ID|id|No\.?)[:: ]?(\d{6,10})|(\d{6,10})番"
+    r"|(?<!\d)(\d{6,10})(?=さん|様|氏|の患者|の方|の人)"  # 「02593901さん」「05344430の患者」
+)
 _BIRTH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日生")
 _ERA_BIRTH = re.compile(r"(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日生")
 _KANA = re.compile(r"(?:カナ|かな|フリガナ|ふりがな)(?:氏名|名)?[「『\"]([ァ-ヶー\s]+)[」』\"]")
@@ -97,6 +100,11 @@ _LIST = re.compile(
 )
 
 
+# 「(患者の)eGFRは最近いくつ？」: one patient's latest value, not a vague period
+_RECENT_VALUE = re.compile(r"最近(?:の)?(?:値|数値|結果)?(?:は|って)?(?:いくつ|どう|何)")
+_MED_COUNT = re.compile(r"何種類|いくつ|種類数|何剤|何品目|(?:薬|処方)の(?:数|種類)")
+
+
 @dataclass
 class Ctx:
     q: str  # NFKC question
@@ -132,6 +140,9 @@ def parse(question: str, now: datetime) -> QueryPlan:
     if (
         re.search(r"(?<!一番)(?<!いちばん)(?<!最も)最近(?!の\d)|しばらく|近頃", q)
         and period is None
+        and not (
+            patient is not None and len(_lab_mentions(mentions)) == 1 and _RECENT_VALUE.search(q)
+        )
     ):
         return clarify("「最近」「しばらく」の期間を具体的に指定してください(例: 直近3か月)。")
     if patient is not None:
@@ -169,7 +180,7 @@ def _blocked_spans(
 def _patient_ref(q: str) -> PatientRef | None:
     m = _PATNO.search(q)
     if m:
-        return PatientRef(identifier=m.group(1) or m.group(2))
+        return PatientRef(identifier=m.group(1) or m.group(2) or m.group(3))
     birth = None
     b = _BIRTH.search(q)
     if b:
@@ -248,7 +259,7 @@ def _patient_question(
             aggregate="exists",
             answer_type="boolean",
         )
-    if re.search(r"何種類", q) and re.search(r"薬|処方", q) and not ms:
+    if _MED_COUNT.search(q) and re.search(r"薬|処方", q) and not ms:
         return QueryPlan(
             intent="answer",
             subject="MedicationRequest",
@@ -322,7 +333,7 @@ def _patient_med(
     ctx: Ctx, patient: PatientRef, concept: Concept, period: Period | None
 ) -> QueryPlan:
     q = ctx.q
-    if re.search(r"1日量|1日何|一日量|1日の量|1日の投与量|1日総量", q):
+    if re.search(r"[1一]日(?:量|何|の量|の投与量|総量|あたり|分|の服用量)", q):
         return QueryPlan(
             intent="answer",
             subject="MedicationRequest",
@@ -331,7 +342,7 @@ def _patient_med(
             aggregate="daily_dose",
             answer_type="values",
         )
-    if re.search(r"1回量|1回何|一回量|1回の量|1回の投与量", q):
+    if re.search(r"[1一]回(?:量|何|の量|の投与量|あたり|分|の服用量)", q):
         return QueryPlan(
             intent="answer",
             subject="MedicationRequest",
@@ -357,6 +368,14 @@ def _patient_med(
     raise Incomplete("medication question form")
 
 
+# compared with the previous value: 「前回より」「前回から」「前回と比べて」「前回に比べ」
+_SINCE_LAST = r"前回(?:より|から|と比べ(?:て|ると)?|に比べ(?:て|ると)?|と比較して)[^、。?？]{0,4}?"
+# how much it changed (a number), before the yes/no forms 「上がった？」
+_DIFFERENCE = re.compile(
+    r"差|変化量|(?:どれ|どの)(?:くらい|ぐらい|だけ|程度)[^、。?？]{0,3}?(?:変|上|下|増|減|高|低)"
+)
+
+
 def _patient_lab(
     ctx: Ctx, patient: PatientRef, concept: Concept, period: Period | None
 ) -> QueryPlan:
@@ -364,12 +383,14 @@ def _patient_lab(
     base = dict(
         intent="answer", subject="Observation", patient=patient, concepts=[concept], period=period
     )
-    if re.search(r"差|変化量|どれだけ変わ|どのくらい変", q):
+    if _DIFFERENCE.search(q):
         return QueryPlan(**base, aggregate="difference", answer_type="values")  # type: ignore[arg-type]
-    if re.search(r"前回より(上|高|増)", q):
+    if re.search(_SINCE_LAST + r"(上|高|増)", q):
         return QueryPlan(**base, aggregate="rose", answer_type="boolean")  # type: ignore[arg-type]
-    if re.search(r"前回より(下|低|減)", q):
+    if re.search(_SINCE_LAST + r"(下|低|減)", q):
         return QueryPlan(**base, aggregate="fell", answer_type="boolean")  # type: ignore[arg-type]
+    if re.search(r"前回(?:と|に)(?:比べ|比較)|前回比|増減|変化|変わ", q):
+        return QueryPlan(**base, aggregate="difference", answer_type="values")  # type: ignore[arg-type]
     dec = None
     d = re.search(r"小数点以下(\d)桁|小数第(\d)位", q)
     if d:

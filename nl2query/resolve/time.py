@@ -134,7 +134,23 @@ def find_period(text: str, now: datetime) -> TimeHit | None:
         hit = TimeHit(per, m.start(), m.end())
         if best is None or hit.start < best.start:
             best = hit
+    if best is not None:
+        best = _until_now(text, best, today)
     return best
+
+
+# 「去年から今まで」「先月以降」「2025年4月から現在まで」: from the start of the expression to today
+_UNTIL_NOW = re.compile(r"(?:から|以降|以来)(?:(?:今|現在|本日|今日)(?:まで|に至るまで)?)?")
+
+
+def _until_now(text: str, hit: TimeHit, today: date) -> TimeHit:
+    m = _UNTIL_NOW.match(text, hit.end)
+    if m is None or m.end() == hit.end or hit.period.end is None:
+        return hit
+    per = hit.period.model_copy(
+        update={"text": text[hit.start : m.end()], "end": today.isoformat()}
+    )
+    return TimeHit(per, hit.start, m.end())
 
 
 def _resolve(kind: str, m: re.Match[str], today: date) -> Period | None:

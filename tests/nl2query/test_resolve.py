@@ -21,12 +21,18 @@ NOW = datetime.fromisoformat("2026-10-01T09:00:00+09:00")
         ("平成30年度", "2018-04-01", "2019-03-31"),
         ("昨日", "2026-09-30", "2026-09-30"),
         ("先週", "2026-09-21", "2026-09-27"),
+        # 「…から今まで」「…以降」 run to today, and the phrase is consumed whole
+        ("去年から今までに", "2025-01-01", "2026-10-01"),
+        ("先月以降", "2026-09-01", "2026-10-01"),
+        ("令和6年度から現在まで", "2024-04-01", "2026-10-01"),
     ],
 )
 def test_time_expressions(text: str, start: str, end: str) -> None:
     hit = find_period(text, NOW)
     assert hit is not None
     assert (hit.period.start, hit.period.end) == (start, end)
+    if "まで" in text or "以降" in text:
+        assert text[hit.start : hit.end].endswith(("まで", "以降"))
 
 
 @pytest.mark.parametrize(
