@@ -31,7 +31,7 @@ from nl2query.parse_rules.lexicon import (
     VAGUE_PATIENT,
     ward_in,
 )
-from nl2query.parse_rules.unknown import refine, unexplained
+from nl2query.parse_rules.unknown import _q_offset, refine, unexplained
 from nl2query.resolve import morph
 from nl2query.resolve.terms import Mention, find_allergen, find_mentions, to_concept
 from nl2query.resolve.time import TimeHit, find_period
@@ -46,15 +46,23 @@ _PATNO = re.compile(
     r"(?:患者番号|患者ID|患者id|ID|id|No\.?)[:: ]?(\d{6,10})|(\d{6,10})番"
     r"|(?<!\d)(\d{6,10})(?=さん|様|氏|の患者|の方|の人)"  # 「02593901さん」「05344430の患者」
 )
-_BIRTH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日生")
-_ERA_BIRTH = re.compile(r"(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日生")
+# 「1942年9月10日生(まれ)」 or 「生年月日1942年9月10日」 (a bare date is a period, not a birth date)
+_BIRTH = re.compile(
+    r"(?<=生年月日)[:： は]*(\d{4})年(\d{1,2})月(\d{1,2})日|(\d{4})年(\d{1,2})月(\d{1,2})日生"
+)
+_ERA_BIRTH = re.compile(
+    r"(?<=生年月日)[:： は]*(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日"
+    r"|(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日生"
+)
 _KANA = re.compile(r"(?:カナ|かな|フリガナ|ふりがな)(?:氏名|名)?[「『\"]([ァ-ヶー\s]+)[」』\"]")
 _NAME = re.compile(r"([一-龥々〆ヶ]{1,5}[ \u3000]?[一-龥々〆ヶぁ-んァ-ヶー]{1,6})(?:さん|様|氏)")
 _CMP = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|mg/dl|mg/dL|mEq/L|mmol/L|g/dl|g/dL|mmHg|kg|U/L|pg/mL|ml/min/1\.73m2|mL/min/1\.73m2)?"
-    r"\s*(以上|以下|未満|を超え|超|より高|より低|より大き|より小さ|を下回|を上回)"
+    r"\s*(以上|以下|未満|を超え|超|より高|より低|より大き|より小さ|を下回|を上回|に満たな)"
 )
-_AGE = re.compile(r"(\d{1,3})歳(以上|以下|未満|超|を超え|より上|より下)")
+_AGE = re.compile(
+    r"(\d{1,3})歳(以上|以下|未満|超|を超え|より上|より下|に満たな|より若|より年上|を上回|を下回)"
+)
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "大正": 1911}
 
 _CMP_OP: dict[str, Comparator] = {
@@ -71,6 +79,9 @@ _CMP_OP: dict[str, Comparator] = {
     "を下回": "lt",
     "より上": "gt",
     "より下": "lt",
+    "に満たな": "lt",
+    "より若": "lt",
+    "より年上": "gt",
 }
 
 _ACTIVE = re.compile(
@@ -146,10 +157,49 @@ def parse(question: str, now: datetime) -> QueryPlan:
     ):
         return clarify("「最近」「しばらく」の期間を具体的に指定してください(例: 直近3か月)。")
     if patient is not None:
-        return _patient_question(ctx, patient, mentions, period)
-    if _looks_patient_find(q):
+        plan = _patient_question(ctx, patient, mentions, period)
+    elif _looks_patient_find(q):
         raise Incomplete("patient lookup without a usable name")
-    return _cohort_question(ctx, mentions, period)
+    else:
+        plan = _cohort_question(ctx, mentions, period)
+    _check_numbers_used(q, plan, mentions, blocked)
+    return plan
+
+
+# 「1日量」「1回量」「入院日を1日目として」: numbers that are part of a fixed phrase
+_FIXED_NUMBER = re.compile(r"[1１一](?:日|回)|\d+日目")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _check_numbers_used(
+    q: str, plan: QueryPlan, mentions: list[Mention], blocked: list[tuple[int, int]]
+) -> None:
+    """Every number of the question outside patient numbers, dates, periods, wards and term
+    names must reach the plan (an age bound, a threshold, N of the last N, decimals …).
+    A number the plan does not use means a condition was dropped: abstain instead of
+    answering a broader question (「50歳に満たない」 once fell through this way)."""
+    if plan.intent != "answer":
+        return
+    spans = [(_q_offset(q, m.start), _q_offset(q, m.end)) for m in mentions] + list(blocked)
+    spans += [f.span() for f in _FIXED_NUMBER.finditer(q)]
+    used = {round(v, 6) for v in _plan_numbers(plan.model_dump())}
+    for m in _NUMBER.finditer(q):
+        if any(a < m.end() and m.start() < b for a, b in spans):
+            continue
+        if round(float(m.group()), 6) not in used:
+            raise Incomplete("a number of the question is not used by the plan")
+
+
+def _plan_numbers(o: object) -> list[float]:
+    if isinstance(o, bool):
+        return []
+    if isinstance(o, (int, float)):
+        return [float(o)]
+    if isinstance(o, dict):
+        return [x for k, v in o.items() if k not in ("codes", "text") for x in _plan_numbers(v)]
+    if isinstance(o, list):
+        return [x for v in o for x in _plan_numbers(v)]
+    return []
 
 
 # --------------------------------------------------------------------------- patient reference
@@ -184,12 +234,14 @@ def _patient_ref(q: str) -> PatientRef | None:
     birth = None
     b = _BIRTH.search(q)
     if b:
-        birth = f"{int(b.group(1)):04d}-{int(b.group(2)):02d}-{int(b.group(3)):02d}"
+        y, mo, d = (g for g in b.groups() if g is not None)
+        birth = f"{int(y):04d}-{int(mo):02d}-{int(d):02d}"
     else:
         e = _ERA_BIRTH.search(q)
         if e:
-            y = _ERAS[e.group(1)] + (1 if e.group(2) == "元" else int(e.group(2)))
-            birth = f"{y:04d}-{int(e.group(3)):02d}-{int(e.group(4)):02d}"
+            era, ey, mo, d = (g for g in e.groups() if g is not None)
+            year = _ERAS[era] + (1 if ey == "元" else int(ey))
+            birth = f"{year:04d}-{int(mo):02d}-{int(d):02d}"
     k = _KANA.search(q)
     if k:
         return PatientRef(kana=norm(k.group(1)), birth_date=birth)

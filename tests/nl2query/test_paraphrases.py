@@ -164,6 +164,10 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        "50歳未満の高血圧症患者を一覧にして。",
+        ["高血圧症で50歳に満たない患者のリスト", "50歳より若い高血圧症の患者を一覧で"],
+    ),
+    (
         "先月HbA1cを測定した患者は何人？",
         [
             "先月にHbA1cを測定した患者は何名ですか？",
@@ -182,5 +186,29 @@ def test_paraphrase_gives_same_plan(canonical: str, paraphrase: str) -> None:
     assert _plan(paraphrase) == want
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "高血圧症で50歳前後の患者は何人？",
+        "HbA1cが8くらいの患者は何人？",
+        "体重70kg台の心不全患者は？",
+    ],
+)
+def test_a_number_the_plan_would_drop_makes_the_rules_abstain(question: str) -> None:
+    """「50歳に満たない」 was once answered as all hypertensive patients: a number of the
+    question that no criterion uses must stop the rules (refusal or LLM), not widen the answer."""
+    assert str(_plan(question)).startswith("incomplete")
+
+
 def test_paraphrase_count() -> None:
     assert len(PAIRS) >= 30
+
+
+def test_birth_date_after_seinengappi_is_part_of_the_patient_reference() -> None:
+    plan = _plan(
+        "カナ氏名「ムラカミ ヨウコ」、生年月日1942年9月10日の患者を探して患者番号を教えて。"
+    )
+    assert isinstance(plan, dict)
+    assert plan["patient"] == {"kana": "ムラカミヨウコ", "birth_date": "1942-09-10"}
+    era = _plan("佐藤 優子さん（生年月日：昭和44年1月31日）の最新のHbA1cは？")
+    assert isinstance(era, dict) and era["patient"]["birth_date"] == "1969-01-31"
