@@ -107,7 +107,7 @@ _STATISTIC = re.compile(
 _COUNT = re.compile(r"何人|人数|患者数|何名|数は|数を|の数|何件|件数")
 _LIST = re.compile(
     r"一覧|リスト|誰|だれ|教えて|出して|挙げて|見せて|患者は[?？]?$|人は[?？]?$|患者を|どの患者|抽出"
-    r"|列挙|洗い出|ピックアップ"
+    r"|列挙|洗い出|ピックアップ|患者$|人$|方$"  # a bare noun phrase 「…の患者」 asks for the list
 )
 
 
@@ -284,7 +284,7 @@ def _patient_question(
             aggregate="list",
             answer_type="patients",
         )
-    if re.search(r"入院何日目|入院して何日|入院\d*日目", q):
+    if re.search(r"入院何日目|入院して何日|入院\d*日目|入院(?:して|後)?[^、。?？]{0,6}何日目", q):
         return QueryPlan(
             intent="answer",
             subject="Encounter",

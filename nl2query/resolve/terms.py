@@ -136,6 +136,10 @@ def allergen_surfaces() -> list[tuple[str, str]]:
 
 
 _ASCII = re.compile(r"[a-z0-9]")
+# a number and a comparator right after a Latin term name: 「eGFR30未満」「HbA1c8%以上」
+_THRESHOLD_AFTER = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:%|mg/dl|mmhg)?\s*(?:以上|以下|未満|超|を超え|より|を下回|を上回|に満たな)"
+)
 _KATA = re.compile(r"[ァ-ヶー]+")
 
 
@@ -171,8 +175,13 @@ def find_mentions(question: str) -> list[Mention]:
                 continue
             if _ASCII.match(s[0]) and i > 0 and _ASCII.match(qn[i - 1]):
                 continue
-            if _ASCII.match(s[-1]) and j < len(qn) and _ASCII.match(qn[j]):
-                continue
+            if (
+                _ASCII.match(s[-1])
+                and j < len(qn)
+                and _ASCII.match(qn[j])
+                and not (s[-1].isalpha() and _THRESHOLD_AFTER.match(qn, j))
+            ):
+                continue  # "afp" is not "af"; but "egfr30未満" is eGFR with a threshold
             if _ASCII.match(s[0]) and i > 0 and (qn[i - 1].isdigit() or qn[i - 1] == "/"):
                 continue  # "5mg" is a unit, not magnesium
             if _ASCII.match(s[-1]) and qn[j : j + 1] == "/":
