@@ -63,6 +63,8 @@ CLARIFY = {
     "その患者の最新のカリウムは？": "no_patient",
     "彼女のHbA1cを教えて": "no_patient",
     "さっきと同じ条件で出して": "no_context",
+    "いつもの条件で検索して": "no_context",
+    "この前と同じ条件で出して": "no_context",
     "先週の患者のデータを見せて": "vague_target",
     "田中さんの最新のHbA1cは？": "family_name_only",
 }
@@ -92,6 +94,7 @@ ANSWERABLE = [
     "HbA1cをもう一度測定した患者は何人？",
     "ワーファリンを処方している患者は何人？（中止された処方は除く）",
     "入院中の患者のうち、病棟を移動した人は？",
+    "糖尿病患者のHbA1cを全員分まとめて平均して",  # まとめて is not 止めて: not a write request
 ]
 
 
@@ -112,6 +115,13 @@ def test_clarify(question: str, code: str) -> None:
 @pytest.mark.parametrize("question", ANSWERABLE)
 def test_answerable_questions_pass(question: str) -> None:
     assert check(question) is None
+
+
+def test_vague_age_asks_for_an_age_bound_not_a_lab_threshold() -> None:
+    v = check("高齢の糖尿病患者は？")
+    assert v is not None and "年齢" in v.reason and "HbA1c" not in v.reason
+    lab = check("血糖が高めの人は何人？")
+    assert lab is not None and "検査名" in lab.reason
 
 
 def test_normalisation_folds_width_zero_width_and_lookalikes() -> None:
