@@ -100,6 +100,10 @@ _CONDITION_NEG = re.compile(
     r"|(と|で)?(診断|登録)?され(てい|て|た(こと|事)?が)?な"
     r"|を(持た|有さ|患ってい)な"
 )
+# a threshold reached at some time: 「5.5以上だった」「8以上になった」「…を記録した」
+_WAS = re.compile(
+    r"(?:の値)?(?:だった|であった|になった|となった|を記録|の(?:結果|値)が(?:あっ|出)|が(?:あっ|出))"
+)
 _INVERTED: dict[str, Comparator] = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge", "eq": "eq"}
 _STATISTIC = re.compile(
     r"平均|中央値|合計|総数|最高|最低|最大|最小|一番|いちばん|最も|最年|年齢|何歳|割合|比率|率は"
@@ -596,7 +600,9 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
             )
             if (
                 re.search(
-                    r"新しく開始|新規に開始|新規開始|新たに開始|開始した|始めた|導入", clause_after
+                    r"新しく開始|新規に開始|新規開始|新たに開始|開始した|開始され|始めた|始まっ|導入"
+                    r"|(?:新しく|新たに|新規に)処方",
+                    clause_after,
                 )
                 and period is not None
             ):
@@ -633,13 +639,16 @@ def _cohort_question(ctx: Ctx, ms: list[Mention], period: Period | None) -> Quer
                 "",
                 raw_after,
             )
+            rest = re.sub(r"^(?:一度でも|1回でも|一回でも)", "", rest)  # 「Kが一度でも5.5以上」
             cm = _CMP.match(rest)
             if cm:
                 op = _CMP_OP[cm.group(2)]
                 if _CONDITION_NEG.match(rest[cm.end() :]):  # 「7以上でない」 = below 7
                     op = _INVERTED[op]
                 val = float(cm.group(1))
-                if re.search(r"一度でも|いずれか|1回でも|一回でも", q):
+                if re.search(r"一度でも|いずれか|1回でも|一回でも", q) or (
+                    period is not None and _WAS.match(rest[cm.end() :])
+                ):  # 「直近半年でKが5.5以上だった」: any result in the period
                     criteria.append(
                         Criterion(kind="lab_any", concept=concept, op=op, value=val, period=period)
                     )
