@@ -208,10 +208,11 @@ def _obs_aggregate(plan: QueryPlan, pid: str, obs: list[dict[str, Any]]) -> Resu
             "date": e["date"],
         }
 
-    if agg == "latest":
-        return Result(at, values=[val(e) for e in obs[: plan.n or 1]])
-    if agg == "all":
-        return Result(at, values=[val(e) for e in obs])
+    if agg in ("latest", "all"):  # obs are newest first
+        picked = obs[: plan.n or 1] if agg == "latest" else obs
+        if plan.order == "oldest_first":
+            picked = picked[::-1]
+        return Result(at, values=[val(e) for e in picked])
     if agg == "count":
         return Result(at, count=len(obs))
     if not obs:

@@ -211,6 +211,10 @@ class QueryPlan(BaseModel):
     period: Period | None = Field(default=None, description="Time window on the subject records.")
     aggregate: Aggregate = Field(default="list", description="What to compute.")
     n: int | None = Field(default=None, ge=1, le=100, description="For 'latest': how many values.")
+    order: Literal["newest_first", "oldest_first"] = Field(
+        default="newest_first",
+        description="Order of listed values ('latest' N, 'all'): 古い順/昇順 = oldest_first.",
+    )
     criteria: list[Criterion] = Field(
         default_factory=list, description="Patient-level conditions, all must hold (AND)."
     )

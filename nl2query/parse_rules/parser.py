@@ -439,6 +439,8 @@ def _patient_lab(
     base = dict(
         intent="answer", subject="Observation", patient=patient, concepts=[concept], period=period
     )
+    if re.search(r"古い順|昇順|古いもの(?:から|順)|古い方から|時系列(?:順|で)", q):
+        base["order"] = "oldest_first"
     if _DIFFERENCE.search(q):
         return QueryPlan(**base, aggregate="difference", answer_type="values")  # type: ignore[arg-type]
     if re.search(_SINCE_LAST + r"(上|高|増)", q):

@@ -140,3 +140,18 @@ def test_every_shape_the_bridge_accepts_is_one_the_executor_answers(engine: Any)
             assert "unsupported plan shape" not in str(out.answer), (subject, aggregate)
     assert ("Observation", "latest") in accepted and ("Encounter", "day_of_stay") in accepted
     assert ("Patient", "latest") in rejected and ("MedicationRequest", "count") in rejected
+
+
+def test_oldest_first_lists_the_same_values_in_date_order(engine: Any) -> None:
+    from nl2query.ir import QueryPlan
+    from nl2query.parse_rules import parse
+
+    plan = parse("患者番号00000001のHbA1cを直近2回、古い順に教えて", NOW)
+    assert isinstance(plan, QueryPlan) and plan.order == "oldest_first" and plan.n == 2
+    old = pipeline.run_plan(plan, engine, NOW, "rules", {}).answer
+    new = pipeline.run_plan(
+        plan.model_copy(update={"order": "newest_first"}), engine, NOW, "rules", {}
+    ).answer
+    dates = [v["date"] for v in old["values"]]
+    assert dates == sorted(dates) and len(dates) == 2
+    assert old["values"] == new["values"][::-1]
