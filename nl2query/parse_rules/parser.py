@@ -147,6 +147,10 @@ def parse(question: str, now: datetime) -> QueryPlan:
     left = unexplained(ctx.q, mentions, blocked)
     if left:
         raise Incomplete(f"unexplained words: {len(left)}")
+    if any(m.kind == "lab" and m.text == "血圧" for m in mentions) and not re.search(
+        r"上|下|収縮|拡張|最高血圧|最低血圧", q
+    ):  # two measurements share the name: answering one of them would be a guess
+        return clarify("血圧は収縮期（上）と拡張期（下）のどちらか指定してください。")
     if _disjunction(ctx, mentions):
         return clarify(
             "「AかB」「AまたはB」のように、いずれかに該当する条件にはまだ対応していません。"
@@ -484,7 +488,8 @@ def _patient_lab(
             answer_type="boolean",
         )
     if re.search(
-        r"最新|一番最近|直近|最後|いちばん最近|最近測|前回|現在の|今の|値は|値を|いくつ|は[?？]?$",
+        r"最新|一番最近|直近|最後|いちばん最近|最近測|前回|現在の|今の|値は|値を|いくつ|は[?？]?$"
+        r"|何(?:キロ|kg|センチ|cm|ミリ|mg|%|点|度)",
         q,
     ):
         if period is not None:

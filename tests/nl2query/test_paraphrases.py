@@ -187,6 +187,11 @@ CASES: list[tuple[str, list[str]]] = [
         "直近半年でカリウムが一度でも5.5以上の患者は？",
         ["直近半年でカリウムが5.5以上だった患者", "直近半年にカリウム5.5以上を記録した患者は？"],
     ),
+    ("患者番号01234567の最新の体重は？", ["患者番号01234567の体重は今何キロ？"]),
+    (
+        "患者番号01234567のワーファリンの1回量は？",
+        ["ID01234567はワーファリンを1回何錠飲んでいる？"],
+    ),
     (
         "先月HbA1cを測定した患者は何人？",
         [
@@ -218,6 +223,12 @@ def test_a_number_the_plan_would_drop_makes_the_rules_abstain(question: str) -> 
     """「50歳に満たない」 was once answered as all hypertensive patients: a number of the
     question that no criterion uses must stop the rules (refusal or LLM), not widen the answer."""
     assert str(_plan(question)).startswith("incomplete")
+
+
+def test_blood_pressure_without_systolic_or_diastolic_is_asked_back() -> None:
+    plan = parse("患者番号01234567の血圧の最新値は？", NOW)
+    assert plan.intent == "clarify" and "収縮期" in (plan.reason or "")
+    assert parse("患者番号01234567の上の血圧の最新値は？", NOW).intent == "answer"
 
 
 def test_paraphrase_count() -> None:
