@@ -49,13 +49,18 @@ _PATNO = re.compile(
 # 「1942年9月10日生(まれ)」 or 「生年月日1942年9月10日」 (a bare date is a period, not a birth date)
 _BIRTH = re.compile(
     r"(?<=生年月日)[:： は]*(\d{4})年(\d{1,2})月(\d{1,2})日|(\d{4})年(\d{1,2})月(\d{1,2})日生"
+    r"|(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})生"  # 「1929/10/19生」
 )
 _ERA_BIRTH = re.compile(
     r"(?<=生年月日)[:： は]*(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日"
     r"|(昭和|平成|大正|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日生"
 )
 _KANA = re.compile(r"(?:カナ|かな|フリガナ|ふりがな)(?:氏名|名)?[「『\"]([ァ-ヶー\s]+)[」』\"]")
-_NAME = re.compile(r"([一-龥々〆ヶ]{1,5}[ \u3000]?[一-龥々〆ヶぁ-んァ-ヶー]{1,6})(?:さん|様|氏)")
+# 「松本明さん」「松本 明 様」, or a name right before its birth date 「松本明（1929年10月19日生）」
+_NAME = re.compile(
+    r"([一-龥々〆ヶ]{1,5}[ \u3000]?[一-龥々〆ヶぁ-んァ-ヶー]{1,6})"
+    r"(?:[ \u3000]?(?:さん|様|氏)|(?=[(（](?:生年月日[:： ]?)?(?:\d{4}|昭和|平成|大正|令和)))"
+)
 _CMP = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:%|mg/dl|mg/dL|mEq/L|mmol/L|g/dl|g/dL|mmHg|kg|U/L|pg/mL|ml/min/1\.73m2|mL/min/1\.73m2)?"
     r"\s*(以上|以下|未満|を超え|超|より高|より低|より大き|より小さ|を下回|を上回|に満たな)"
@@ -260,6 +265,7 @@ def _patient_ref(q: str) -> PatientRef | None:
             name = name.rsplit("の", 1)[1]
         name = re.sub(r"[ \u3000]", "", name)
         name = re.sub(r"^(?:患者|生まれ|生)", "", name)
+        name = re.sub(r"(?:さん|様|氏)$", "", name)
         if len(name) >= 2:
             return PatientRef(name=name, birth_date=birth)
     return None

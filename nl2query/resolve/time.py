@@ -97,6 +97,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日(以降|から)"), "since"),
     (re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(以降|から)"), "since"),
     (re.compile(r"(\d{4})年(\d{1,2})月(?!\d{1,2}日)"), "month"),
+    (re.compile(r"(今年|本年|昨年|去年)の?(\d{1,2})月(?!\d{1,2}日)"), "rel_month"),
+    # 「9月の」: this year's month, or last year's when it has not come yet
+    (re.compile(r"(?<![\d年かヶヵカケ箇])(\d{1,2})月(?![\d間目])"), "bare_month"),
     (re.compile(_ERA_Y + r"年(?!度)(?!\d{1,2}月)"), "era_year"),
     (re.compile(r"(\d{4})年(?!度)(?!\d{1,2}月)"), "year"),
     (
@@ -179,6 +182,17 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> Period | None:
         if not 1 <= mo <= 12:
             return None
         return _p(t, "absolute", date(y, mo, 1), min(_month_end(y, mo), today))
+    if kind in ("rel_month", "bare_month"):
+        mo = int(m.group(2) if kind == "rel_month" else m.group(1))
+        if not 1 <= mo <= 12:
+            return None
+        if kind == "rel_month":
+            y = today.year - (m.group(1) in ("昨年", "去年"))
+        else:
+            y = today.year if mo <= today.month else today.year - 1
+        if date(y, mo, 1) > today:
+            return None
+        return _p(t, "relative", date(y, mo, 1), min(_month_end(y, mo), today))
     if kind == "year":
         y = int(m.group(1))
         return _p(t, "absolute", date(y, 1, 1), min(date(y, 12, 31), today))

@@ -193,6 +193,13 @@ CASES: list[tuple[str, list[str]]] = [
         ["ID01234567はワーファリンを1回何錠飲んでいる？"],
     ),
     (
+        "松本 明さん（1929年10月19日生）の最新のCRPは？",
+        [
+            "松本明さん（1929/10/19生）の最新のCRPは？",
+            "松本 明 様（昭和4年10月19日生まれ）の最新のCRPは？",
+        ],
+    ),
+    (
         "先月HbA1cを測定した患者は何人？",
         [
             "先月にHbA1cを測定した患者は何名ですか？",
@@ -229,6 +236,20 @@ def test_blood_pressure_without_systolic_or_diastolic_is_asked_back() -> None:
     plan = parse("患者番号01234567の血圧の最新値は？", NOW)
     assert plan.intent == "clarify" and "収縮期" in (plan.reason or "")
     assert parse("患者番号01234567の上の血圧の最新値は？", NOW).intent == "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "start", "end"),
+    [
+        ("患者番号01234567の9月のクレアチニンを全部", "2026-09-01", "2026-09-30"),
+        ("今年4月以降に入院した患者は何人？", "2026-04-01", "2026-10-01"),
+    ],
+)
+def test_month_names_without_a_year(question: str, start: str, end: str) -> None:
+    plan = parse(question, NOW)
+    period = plan.period or plan.criteria[0].period  # cohort plans carry it on the criterion
+    assert plan.intent == "answer" and period is not None
+    assert (period.start, period.end) == (start, end)
 
 
 def test_paraphrase_count() -> None:

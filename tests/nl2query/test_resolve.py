@@ -25,10 +25,17 @@ NOW = datetime.fromisoformat("2026-10-01T09:00:00+09:00")
         ("去年から今までに", "2025-01-01", "2026-10-01"),
         ("先月以降", "2026-09-01", "2026-10-01"),
         ("令和6年度から現在まで", "2024-04-01", "2026-10-01"),
+        ("9月の", "2026-09-01", "2026-09-30"),
+        ("11月の", "2025-11-01", "2025-11-30"),  # not yet this year: last year's
+        ("去年4月", "2025-04-01", "2025-04-30"),
+        ("3か月", None, None),  # a duration without 直近/過去 is not a month name
     ],
 )
-def test_time_expressions(text: str, start: str, end: str) -> None:
+def test_time_expressions(text: str, start: str | None, end: str | None) -> None:
     hit = find_period(text, NOW)
+    if start is None:
+        assert hit is None
+        return
     assert hit is not None
     assert (hit.period.start, hit.period.end) == (start, end)
     if "まで" in text or "以降" in text:
