@@ -84,7 +84,11 @@ def _concepts(plan: QueryPlan) -> str:
     return ("対象: " + "・".join(dict.fromkeys(names)) + "。" + note) if names else ""
 
 
-def _fmt(v: object) -> str:
+def _fmt(v: object, decimals: int | None = None) -> str:
+    """Numbers as written by people: 7.8, 120; with ``decimals`` asked for, exactly that many
+    (「小数点以下1桁で」 → 1.0, not 1)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and decimals is not None:
+        return f"{v:.{decimals}f}"
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
@@ -116,7 +120,7 @@ def render(plan: QueryPlan, res: Result) -> str:
             return f"{head}該当する値はありません。"
         parts = []
         for v in res.values:
-            s = f"{_fmt(v['value'])}{v.get('unit') or ''}"
+            s = f"{_fmt(v['value'], plan.decimals)}{v.get('unit') or ''}"
             if v.get("date"):
                 s += f"（{v['date']}）"
             parts.append(s)
