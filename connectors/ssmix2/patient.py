@@ -149,12 +149,12 @@ def telecoms(seg: Segment, home: int = 13, work: int = 14) -> list[dict[str, Any
 V2_0063 = "http://terminology.hl7.org/CodeSystem/v2-0063"
 
 
-def contacts(msg_nk1: list[Segment]) -> list[dict[str, Any]]:
+def contacts(nk1s: list[Segment]) -> list[dict[str, Any]]:
     """NK1 (next of kin / associated parties) → Patient.contact, as the JAMI mapping IG does:
     relationship (HL7 table 0063 as sent), the kanji name (contact.name holds one), phones,
     first address, organization name (NK1-13)."""
     out = []
-    for nk1 in msg_nk1:
+    for nk1 in nk1s:
         c: dict[str, Any] = {}
         rel, rel_text = nk1.comp(3), nk1.comp(3, 2)
         if rel or rel_text:

@@ -31,7 +31,7 @@ from nl2query.parse_rules.lexicon import (
     VAGUE_PATIENT,
     ward_in,
 )
-from nl2query.parse_rules.unknown import _q_offset, refine, unexplained
+from nl2query.parse_rules.unknown import _overlaps, _q_offset, refine, unexplained
 from nl2query.resolve import morph
 from nl2query.resolve.terms import Mention, find_allergen, find_mentions, to_concept
 from nl2query.resolve.time import TimeHit, find_period
@@ -179,8 +179,8 @@ def parse(question: str, now: datetime) -> QueryPlan:
     return plan
 
 
-# 「1日量」「1回量」「入院日を1日目として」: numbers that are part of a fixed phrase
-_FIXED_NUMBER = re.compile(r"[1１一](?:日|回)|\d+日目")
+# 「1日量」「1回量」「入院日を1日目として」: numbers that are part of a fixed phrase (q is NFKC)
+_FIXED_NUMBER = re.compile(r"[1一](?:日|回)|\d+日目")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -193,13 +193,14 @@ def _check_numbers_used(
     answering a broader question (「50歳に満たない」 once fell through this way)."""
     if plan.intent != "answer":
         return
-    spans = [(_q_offset(q, m.start), _q_offset(q, m.end)) for m in mentions] + list(blocked)
-    spans += [f.span() for f in _FIXED_NUMBER.finditer(q)]
+    spans = list(blocked) + [f.span() for f in _FIXED_NUMBER.finditer(q)]
+    numbers = [m for m in _NUMBER.finditer(q) if not _overlaps(m.span(), spans)]
+    if not numbers:  # the common case: nothing to check, no offsets or plan dump needed
+        return
+    terms = [(_q_offset(q, m.start), _q_offset(q, m.end)) for m in mentions]
     used = {round(v, 6) for v in _plan_numbers(plan.model_dump())}
-    for m in _NUMBER.finditer(q):
-        if any(a < m.end() and m.start() < b for a, b in spans):
-            continue
-        if round(float(m.group()), 6) not in used:
+    for m in numbers:
+        if not _overlaps(m.span(), terms) and round(float(m.group()), 6) not in used:
             raise Incomplete("a number of the question is not used by the plan")
 
 
