@@ -53,6 +53,8 @@ from fhir_core.types import Instant as FhirInstant
 from fhir_core.types import Time as FhirTime
 from pydantic import TypeAdapter
 
+from connectors._sdk.storable import storable_number
+
 __all__ = ["MAX_SHAPES", "cache_clear", "cache_info", "fast_validate"]
 
 MAX_SHAPES = 4096
@@ -105,6 +107,8 @@ def _walk_dict(node: dict[Any, Any], parts: list[Any], leaves: list[Any]) -> Non
             _walk_list(v, parts, leaves)
             parts.append(_END)
         elif t is int or t is float:
+            if not storable_number(v):
+                raise _Unsupported  # full validation names it (see connectors._sdk.storable)
             parts.append(t)
             leaves.append(v)
         elif t is bool or t is _NONE:
@@ -120,7 +124,12 @@ def _walk_list(node: list[Any], parts: list[Any], leaves: list[Any]) -> None:
             parts.append(_DICT)
             _walk_dict(v, parts, leaves)
             parts.append(_END)
-        elif t is str or t is int or t is float:
+        elif t is str:
+            parts.append(t)
+            leaves.append(v)
+        elif t is int or t is float:
+            if not storable_number(v):
+                raise _Unsupported
             parts.append(t)
             leaves.append(v)
         elif t is list:

@@ -21,6 +21,7 @@ from fhir.resources.R4B import get_fhir_model_class as _get_class
 from pydantic import ValidationError
 
 from connectors._sdk.fast_validate import fast_validate
+from connectors._sdk.storable import UNSTORABLE, unstorable_number_path
 
 FHIR_VERSION = "4.0.1"
 VALIDATOR_PACKAGE = "fhir.resources.R4B"
@@ -74,4 +75,5 @@ def validate_resource_full(resource: dict[str, Any]) -> list[str]:
         return problems or [f"{rtype}: invalid"]
     except Exception as exc:  # noqa: BLE001 - the models crash on some invalid input
         return [f"{rtype}: invalid ({type(exc).__name__} in the validator)"]
-    return []
+    path = unstorable_number_path(resource)
+    return [f"{path}: {UNSTORABLE}"] if path else []

@@ -159,7 +159,7 @@ def _dosage(ctx: Ctx, rxa: Segment, rxr: Segment | None, loc: str) -> dict[str, 
             cc = codeable(ctx, rxr, n)
             if cc:
                 dosage[key] = cc
-    dose = decimal_value(rxa.comp(6))
+    dose = ctx.number(rxa.comp(6), f"{loc}-6")
     if dose is not None:
         dosage["dose"] = quantity(ctx, dose, rxa, 7)
     rate_text = rxa.comp(12).strip()

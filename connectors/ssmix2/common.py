@@ -12,6 +12,7 @@ from typing import Any, Literal
 from connectors._sdk.errors import RecordError
 from connectors._sdk.ids import resource_id
 from connectors._sdk.records import Issue
+from connectors._sdk.storable import storable_number
 from connectors.ssmix2.hl7 import Message, Segment
 from mappings.code_systems import system_uri
 
@@ -63,6 +64,14 @@ class Ctx:
 
     def warn(self, location: str, reason: str) -> None:
         self.issues.append(Issue("warning", location, reason, self.source_ref))
+
+    def number(self, text: str, location: str) -> int | float | None:
+        """:func:`decimal_value` of a numeric field; a value that is present but not a number
+        the store can hold is left out with a warning naming the field."""
+        value = decimal_value(text)
+        if value is None and text.strip():
+            self.warn(location, NOT_A_NUMBER)
+        return value
 
     def system(self, hl7_name: str, code: str = "") -> str | None:
         """System URI of an HL7 coding-system name (MEDIS and HOT also look at the code)."""
@@ -138,9 +147,16 @@ def fhir_date(value: str, location: str = "") -> str | None:
 
 
 def decimal_value(text: str) -> int | float | None:
-    if text.isdigit() and text.isascii():  # the common case: a plain non-negative integer
+    """The number in ``text``, or None when it is not a number or is one the store cannot
+    hold: an integer beyond 64 bits (the store's JSON encoder refuses it) or a decimal beyond
+    the range of a double. Callers treat None as "not numeric" (kept as text, or left out
+    with a warning naming the field)."""
+    if text.isdigit() and text.isascii() and len(text) < 19:  # the common case: a plain integer
         return int(text)
     return _decimal(text)
+
+
+NOT_A_NUMBER = "not a number, or too large to store (beyond 64-bit integers); left out"
 
 
 @lru_cache(maxsize=16384)
@@ -156,8 +172,10 @@ def _decimal(text: str) -> int | float | None:
     if not d.is_finite():
         return None
     if d == d.to_integral_value() and "." not in t and "e" not in t.lower():
-        return int(d)
-    return float(d)
+        i = int(d)
+        return i if storable_number(i) else None
+    f = float(d)
+    return f if storable_number(f) else None
 
 
 def cwe_codings(ctx: Ctx, seg: Segment, n: int, rep: int = 0) -> tuple[list[dict[str, Any]], str]:

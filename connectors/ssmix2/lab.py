@@ -43,10 +43,12 @@ def obx_value(ctx: Ctx, obx: Segment, loc: str) -> dict[str, Any]:
             comparator, text = m.group(1), m.group(2)
         num = decimal_value(text)
         if num is None:
+            kept = obx.comp(5, 1) if vtype == "NM" else " ".join(obx.comps(5))
+            if not kept.strip():
+                ctx.warn(f"{loc}-5", "numeric result without a value; no value stored")
+                return {}
             ctx.warn(f"{loc}-5", "non-numeric value in a numeric result; kept as text")
-            return {
-                "valueString": obx.comp(5, 1) if vtype == "NM" else " ".join(obx.comps(5)).strip()
-            }
+            return {"valueString": kept.strip()}
         q = quantity(ctx, num, obx, 6)
         if comparator:
             q = {"value": q.pop("value"), "comparator": comparator, **q}
@@ -55,7 +57,8 @@ def obx_value(ctx: Ctx, obx: Segment, loc: str) -> dict[str, Any]:
         cc = codeable(ctx, obx, 5)
         return {"valueCodeableConcept": cc} if cc else {}
     if vtype in ("ST", "TX", "FT", "IS", "ID"):
-        return {"valueString": " ".join(obx.unescape(r) for r in obx.reps(5)).strip()}
+        text = " ".join(obx.unescape(r) for r in obx.reps(5)).strip()
+        return {"valueString": text} if text else {}  # only blanks/empty repetitions: no value
     if vtype in ("DT", "TS", "DTM"):
         return {"valueDateTime": fhir_datetime(obx.comp(5), f"{loc}-5")}
     raise RecordError("unsupported OBX value type", location=f"{loc}-2")

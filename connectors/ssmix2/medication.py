@@ -11,7 +11,6 @@ from typing import Any
 from connectors.ssmix2.common import (
     Ctx,
     codeable,
-    decimal_value,
     fhir_datetime,
     make_coding,
     meta,
@@ -87,23 +86,24 @@ def _usage(ctx: Ctx, tq1: Segment) -> dict[str, Any] | None:
     return cc or None
 
 
-def _duration(ctx: Ctx, tq1: Segment) -> dict[str, Any] | None:
+def _duration(ctx: Ctx, tq1: Segment, loc: str) -> dict[str, Any] | None:
     c = tq1.comps(6)
     if not c:
         return None
-    value = decimal_value(c[0])
+    value = ctx.number(c[0], f"{loc}-6")
     if value is None:
         return None
     unit = (c[1] if len(c) > 1 else "").split(tq1.sub_sep)
     code = unit[0].strip()
     text = unit[1].strip() if len(unit) > 1 else code
     ucum = {"D": "d", "W": "wk", "M": "mo", "H": "h", "MIN": "min"}.get(code.upper(), code.lower())
-    return {
-        "value": value,
-        "unit": text or ucum,
-        "system": "http://unitsofmeasure.org",
-        "code": ucum,
-    }
+    duration: dict[str, Any] = {"value": value}
+    if text or ucum:
+        duration["unit"] = text or ucum
+    if ucum:  # no unit code (some senders give only the text): no system/code either
+        duration["system"] = "http://unitsofmeasure.org"
+        duration["code"] = ucum
+    return duration
 
 
 def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict[str, Any]]:
@@ -139,7 +139,7 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
             for rxc in rxcs:
                 ing: dict[str, Any] = {"itemCodeableConcept": codeable(ctx, rxc, 2) or {"text": "?"},
                                        "isActive": rxc.comp(1).upper() == "B" or None}  # fmt: skip
-                amount = decimal_value(rxc.comp(3))
+                amount = ctx.number(rxc.comp(3), f"{loc}/RXC-3")
                 if amount is not None:
                     ing["strength"] = {"numerator": quantity(ctx, amount, rxc, 4),
                                        "denominator": {"value": 1}}  # fmt: skip
@@ -197,15 +197,16 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
             route = codeable(ctx, g["rxr"][0], 1)
             if route:
                 dosage["route"] = route
-        dose = decimal_value(rxe.comp(3))
+        dose = ctx.number(rxe.comp(3), f"{loc}-3")
         dar: dict[str, Any] = {}
         if dose is not None:
             dar["doseQuantity"] = quantity(ctx, dose, rxe, 5)
         daily = rxe.comps(19)
-        if daily and decimal_value(daily[0]) is not None:
+        per_day = ctx.number(daily[0], f"{loc}-19") if daily else None
+        if per_day is not None:
             unit = (daily[1] if len(daily) > 1 else "").split(rxe.sub_sep)
             dar["rateRatio"] = {
-                "numerator": quantity(ctx, decimal_value(daily[0]) or 0, None, comps=unit),
+                "numerator": quantity(ctx, per_day, None, comps=unit),
                 "denominator": {
                     "value": 1,
                     "unit": "日",
@@ -213,7 +214,7 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
                     "code": "d",
                 },
             }
-        rate = decimal_value(rxe.comp(23))
+        rate = ctx.number(rxe.comp(23), f"{loc}-23")
         if rate is not None and "rateRatio" not in dar:
             dar["rateQuantity"] = quantity(ctx, rate, rxe, 24)
         if dar:
@@ -226,11 +227,11 @@ def convert_medications(ctx: Ctx, msg: Message, *, injection: bool) -> list[dict
         if dosage:
             res["dosageInstruction"] = [dosage]
         dispense: dict[str, Any] = {}
-        total = decimal_value(rxe.comp(10))
+        total = ctx.number(rxe.comp(10), f"{loc}-10")
         if total is not None:
             dispense["quantity"] = quantity(ctx, total, rxe, 11)
         if g["tq1"]:
-            dur = _duration(ctx, g["tq1"][0])
+            dur = _duration(ctx, g["tq1"][0], f"TQ1[{gi}]")
             if dur:
                 dispense["expectedSupplyDuration"] = dur
         if dispense:

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Literal
 from connectors._sdk.errors import RecordError
 from connectors._sdk.fhir_models import validate_resource
 from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
+from connectors._sdk.storable import UNSTORABLE, storable_number
 from ehr_bridge.bulk import GC_THRESHOLD, bulk_gc
 from ehr_bridge.config import COMMIT_SECONDS
 from ehr_bridge.store.search_params import SEARCH_PARAMS
@@ -106,7 +107,10 @@ def _structurally_ok(res: dict[str, Any]) -> bool:
             if not v:
                 return False
             extend(v)
-        elif t is not int and t is not float and t is not bool:
+        elif t is int or t is float:
+            if not storable_number(v):
+                return False
+        elif t is not bool:
             return False
     return True
 
@@ -131,6 +135,8 @@ def _first_problem(rtype: str, res: dict[str, Any]) -> str:
             return f"{path}: empty value"
         elif not isinstance(v, str | int | float | bool):
             return f"{path}: not a JSON value"
+        elif isinstance(v, int | float) and not isinstance(v, bool) and not storable_number(v):
+            return f"{path}: {UNSTORABLE}"
     return ""  # only str/int subclasses tripped the fast path: fine
 
 
