@@ -216,7 +216,11 @@ def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n
         rep = sync_storage(store, conn, scope=str(root), workers=workers, validate=validate)  # type: ignore[arg-type]
         rerun = {"s": round(time.perf_counter() - t0, 2), "records": rep.records,
                  "folders_read": rep.folders_read}  # type: ignore[attr-defined]  # fmt: skip
-        out = {"db": db.split("://")[0].split("+")[0], "stages": stages, "rerun": rerun}
+        from mappings import _native
+
+        modules = "native" if _native.status() == "native" else "python"
+        out = {"db": db.split("://")[0].split("+")[0], "modules": modules, "stages": stages,
+               "rerun": rerun}  # fmt: skip
         if hl7apy_n:
             out["parse"] = parse_rates(root, hl7apy_n)
         store.engine.dispose()
@@ -264,8 +268,9 @@ def table(results: list[dict], modes: list[dict]) -> str:
     # hl7apy parses ~65/s) is ~31x it, which compares runs across VMs of different speed
     hl7apy = next((r["parse"]["hl7apy"]["per_cpu_s"] for r in results if "parse" in r), 0)
     for r in results:
+        name = f"{r['db']}, {r.get('modules', 'python')} modules"
         for s in r["stages"]:
-            lines.append(f"| {r['db']} | {s['tree']:,} | {s['new']:,} | {s['s']} | {s['rate']:,} | "
+            lines.append(f"| {name} | {s['tree']:,} | {s['new']:,} | {s['s']} | {s['rate']:,} | "
                          f"{s['per_core']:,} ({s['cores']}) | {s['per_cpu_s']:,} "
                          f"({s['cpu_s']} + {s['db_cpu_s']} s) | {s['rss_main_anon_mb']} + "
                          f"{s['rss_main_file_mb']} / {s['rss_worker_mb']} | "
@@ -275,11 +280,11 @@ def table(results: list[dict], modes: list[dict]) -> str:
         tot_cpu = sum(s["cpu_s"] + s["db_cpu_s"] for s in r["stages"])
         per_core = tot_new / tot_s / r["stages"][0]["cores"]
         vs = f" = {per_core / hl7apy:.1f}× hl7apy" if hl7apy else ""
-        lines.append(f"| **{r['db']} all stages** | {r['stages'][-1]['tree']:,} | {tot_new:,} | "
+        lines.append(f"| **{name} all stages** | {r['stages'][-1]['tree']:,} | {tot_new:,} | "
                      f"{tot_s:.0f} | {tot_new / tot_s:,.0f} | {per_core:,.0f} "
                      f"({r['stages'][0]['cores']}){vs} | {tot_new / tot_cpu:,.0f} | – | – | – |")  # fmt: skip
         rr = r["rerun"]
-        lines.append(f"| {r['db']} re-run, nothing changed | {r['stages'][-1]['tree']:,} | 0 | "
+        lines.append(f"| {name} re-run, nothing changed | {r['stages'][-1]['tree']:,} | 0 | "
                      f"{rr['s']} | – | – | – | – | {rr['folders_read']} | – |")  # fmt: skip
     for r in results:
         if "parse" in r:
@@ -316,6 +321,9 @@ def main() -> None:
     ap.add_argument("--modes", default="", help="e.g. full:0,full:2,sample:2,none:2")
     ap.add_argument("--modes-size", type=int, default=10000)
     ap.add_argument("--results", type=Path)
+    ap.add_argument("--python-too", action="store_true",
+                    help="also run each backend on the Python modules (EHR_BRIDGE_NATIVE=0), "
+                         "right after the run on the compiled build")  # fmt: skip
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
@@ -323,11 +331,15 @@ def main() -> None:
         print(json.dumps(run_backend(a.one, sizes, a.workers, a.validate, a.hl7apy)))
         return
     results = []
+    envs = [{}, {"EHR_BRIDGE_NATIVE": "0"}] if a.python_too else [{}]
     for i, db in enumerate(a.db or ["sqlite"]):
-        cmd = [sys.executable, __file__, "--one", db, "--sizes", a.sizes, "--workers",
-               str(a.workers), "--validate", a.validate, "--hl7apy", str(a.hl7apy if i == 0 else 0)]  # fmt: skip
-        res = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
-        results.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        for j, env in enumerate(envs):
+            cmd = [sys.executable, __file__, "--one", db, "--sizes", a.sizes, "--workers",
+                   str(a.workers), "--validate", a.validate,
+                   "--hl7apy", str(a.hl7apy if i == 0 and j == 0 else 0)]  # fmt: skip
+            res = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True,
+                                 env={**os.environ, **env})  # fmt: skip
+            results.append(json.loads(res.stdout.strip().splitlines()[-1]))
     modes = run_modes(a.modes_size, a.modes.split(",")) if a.modes else []
     md = table(results, modes)
     print(md)

@@ -1,0 +1,3 @@
+from mappings import _native
+
+_native.activate()  # the compiled hot modules, when built and current (mappings/_native.py)

@@ -21,6 +21,8 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     setup = README.split("## Set up", 1)[1]
     commands = [line for line in setup.splitlines() if line.startswith("python3 -m venv")]
     assert commands[:2] == [
-        "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && ehr-bridge demo",
-        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && python -m pytest",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[native]' "
+        "&& python tools/build_native.py && ehr-bridge demo",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test,native]' "
+        "&& python tools/build_native.py && python -m pytest",
     ]

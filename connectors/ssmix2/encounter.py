@@ -145,9 +145,9 @@ def convert_visits(ctx: Ctx, events: list[VisitEvent]) -> list[dict[str, Any]]:
                 period["start"] = admit
             if enc["status"] == "planned":
                 enc["status"] = "in-progress"
-        loc = pv1.comps(3)
-        if loc and any(loc[:3]) and enc["status"] != "cancelled":
-            enc["_location"] = "-".join(x for x in loc[:3] if x)
+        pv1_3 = pv1.comps(3)  # (not `loc`: below that name holds the joined text)
+        if pv1_3 and any(pv1_3[:3]) and enc["status"] != "cancelled":
+            enc["_location"] = "-".join(x for x in pv1_3[:3] if x)
     out = []
     for key in order:
         enc = encs[key]
