@@ -103,7 +103,11 @@ def activate() -> bool:
     suffix = extension_suffix()
     paths = {m: NATIVE_DIR.joinpath(*m.split(".")).with_name(m.rsplit(".", 1)[-1] + suffix)
              for m in MODULES}  # fmt: skip
-    sys.path.append(str(NATIVE_DIR))  # mypyc's shared library module (GROUP)
+    # mypyc's shared library is a top-level module. Found by this finder, not by putting
+    # NATIVE_DIR on sys.path: its package-shaped folders (no __init__.py) would then become
+    # namespace packages wherever our packages are not on sys.path themselves (an editable
+    # install run from another directory) and hide every module that is not compiled.
+    paths[f"{GROUP}__mypyc"] = NATIVE_DIR / f"{GROUP}__mypyc{suffix}"
     sys.meta_path.insert(0, _NativeFinder(paths))
     _state["active"] = True
     return True

@@ -47,15 +47,18 @@ def test_no_build_stale_sources_other_python_or_switched_off(
     assert _native._why_not().startswith("off")
 
 
-def test_every_listed_module_exists_and_loads_from_where_status_says() -> None:
+def test_every_listed_module_exists_and_loads_from_where_status_says(tmp_path: Path) -> None:
     assert all(_native.source_path(m).is_file() for m in _native.MODULES)
+    # run from another directory, as an operator's shell or a scheduler does: the compiled
+    # modules and the plain ones (connectors._sdk.errors is never compiled) must both import
     code = (
-        "import connectors.ssmix2.hl7 as h; from mappings import _native; "
+        "import connectors.ssmix2.hl7 as h, connectors._sdk.errors, ehr_bridge.sync.storage; "
+        "from mappings import _native; "
         "print(_native.status().split()[0], h.__file__.endswith('.py'))"
     )
     for env, pure in (({"EHR_BRIDGE_NATIVE": "0"}, True), ({}, None)):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env={**_env(), **env}, check=True).stdout.split()  # fmt: skip
+                             env={**_env(), **env}, check=True, cwd=tmp_path).stdout.split()  # fmt: skip
         assert out[1] == str(out[0] == "python")  # .py exactly when status says python
         if pure:
             assert out == ["python", "True"]
