@@ -68,3 +68,10 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k != "EHR_BRIDGE_NATIVE"}
+
+
+def test_config_show_says_which_modules_run(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "ehr_bridge", "config", "show"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True,
+                         env={**_env(), "EHR_BRIDGE_NATIVE": "0"}).stdout  # fmt: skip
+    assert "# hot modules: python (off (EHR_BRIDGE_NATIVE=0))" in out

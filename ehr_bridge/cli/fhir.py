@@ -187,11 +187,14 @@ def db_current(db: DbOption = None) -> None:
 def config_show() -> None:
     """Print the effective settings (secrets masked) and where each can be set."""
     from ehr_bridge.config import Settings
+    from mappings import _native
 
     settings = settings_for(None)
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         typer.echo(f"{name} = {value!s}\t# EHR_BRIDGE_{name.upper()}: {field.description}")
+    typer.echo(f"# hot modules: {_native.status()}\t# EHR_BRIDGE_NATIVE=0 uses the Python "
+               "modules; python tools/build_native.py builds the compiled ones")  # fmt: skip
 
 
 def demo(
