@@ -60,7 +60,9 @@ MODULES = (
 )
 
 log = logging.getLogger("ehr_bridge.native")
-_state: dict[str, Any] = {"active": False, "reason": "not activated"}
+_NOT_ACTIVATED = "not activated"
+# why the Python modules are in use; "" once the compiled ones are (set by activate())
+_reason = _NOT_ACTIVATED
 
 
 def source_path(module: str) -> Path:
@@ -93,12 +95,13 @@ class _NativeFinder:
 
 def activate() -> bool:
     """Use the compiled modules when built and current (see module doc); True when in use."""
-    if _state["active"] or _state["reason"] != "not activated":
-        return bool(_state["active"])
-    _state["reason"] = _why_not()
-    if _state["reason"]:
-        if _state["reason"].startswith("out of date"):
-            log.warning("native build %s; using the Python modules", _state["reason"])
+    global _reason
+    if _reason != _NOT_ACTIVATED:
+        return not _reason
+    _reason = _why_not()
+    if _reason:
+        if _reason.startswith("out of date"):
+            log.warning("native build %s; using the Python modules", _reason)
         return False
     suffix = extension_suffix()
     paths = {m: NATIVE_DIR.joinpath(*m.split(".")).with_name(m.rsplit(".", 1)[-1] + suffix)
@@ -109,24 +112,34 @@ def activate() -> bool:
     # install run from another directory) and hide every module that is not compiled.
     paths[f"{GROUP}__mypyc"] = NATIVE_DIR / f"{GROUP}__mypyc{suffix}"
     sys.meta_path.insert(0, _NativeFinder(paths))
-    _state["active"] = True
     return True
 
 
 def _why_not() -> str:
     if os.environ.get("EHR_BRIDGE_NATIVE", "1") == "0":
         return "off (EHR_BRIDGE_NATIVE=0)"
+    return build_problem()
+
+
+def manifest() -> dict[str, Any]:
+    """What a build of the current sources for this Python records (``MANIFEST``)."""
+    return {"modules": list(MODULES), "sources": sources_hash(),
+            "extension_suffix": extension_suffix()}  # fmt: skip
+
+
+def build_problem() -> str:
+    """Why the build in ``NATIVE_DIR`` cannot be used ("" when it can)."""
     try:
-        manifest = json.loads(MANIFEST.read_text("utf-8"))
+        built = json.loads(MANIFEST.read_text("utf-8"))
     except (OSError, ValueError):
         return "not built (python tools/build_native.py)"
-    if manifest.get("extension_suffix") != extension_suffix():
+    if built.get("extension_suffix") != extension_suffix():
         return "built for another Python (python tools/build_native.py)"
-    if manifest.get("modules") != list(MODULES) or manifest.get("sources") != sources_hash():
+    if built != manifest():
         return "out of date: sources changed since it was built (python tools/build_native.py)"
     return ""
 
 
 def status() -> str:
-    """'native' or why the Python modules are in use (for ``ehr-bridge`` diagnostics)."""
-    return "native" if _state["active"] else f"python ({_state['reason']})"
+    """'native' or why the Python modules are in use (for ``ehr-bridge config show``)."""
+    return f"python ({_reason})" if _reason else "native"

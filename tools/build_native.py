@@ -37,19 +37,6 @@ setup(name="ehr-bridge-native", ext_modules=mypycify(paths, target_dir={tmp!r}, 
 """
 
 
-def _current() -> bool:
-    try:
-        manifest = json.loads(_native.MANIFEST.read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return manifest == _manifest()
-
-
-def _manifest() -> dict[str, object]:
-    return {"modules": list(_native.MODULES), "sources": _native.sources_hash(),
-            "extension_suffix": _native.extension_suffix()}  # fmt: skip
-
-
 def build(force: bool = False) -> int:
     try:
         import mypyc  # noqa: F401
@@ -57,7 +44,7 @@ def build(force: bool = False) -> int:
         print("native build skipped: mypyc is not installed (pip install -e '.[native]')")
         return 0
     out = _native.NATIVE_DIR
-    if not force and _current():
+    if not force and not _native.build_problem():
         print(f"native build is current ({out.relative_to(ROOT)}/)")
         return 0
     staging = Path(tempfile.mkdtemp(prefix="native_", dir=ROOT))
@@ -76,7 +63,7 @@ def build(force: bool = False) -> int:
             return 0
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(lib, out)
-        _native.MANIFEST.write_text(json.dumps(_manifest(), indent=1), "utf-8")
+        _native.MANIFEST.write_text(json.dumps(_native.manifest(), indent=1), "utf-8")
         print(
             f"native build: {len(_native.MODULES)} modules compiled into {out.relative_to(ROOT)}/"
         )

@@ -43,12 +43,12 @@ def obx_value(ctx: Ctx, obx: Segment, loc: str) -> dict[str, Any]:
             comparator, text = m.group(1), m.group(2)
         num = decimal_value(text)
         if num is None:
-            kept = obx.comp(5, 1) if vtype == "NM" else " ".join(obx.comps(5))
-            if not kept.strip():
+            kept = (obx.comp(5, 1) if vtype == "NM" else " ".join(obx.comps(5))).strip()
+            if not kept:
                 ctx.warn(f"{loc}-5", "numeric result without a value; no value stored")
                 return {}
             ctx.warn(f"{loc}-5", "non-numeric value in a numeric result; kept as text")
-            return {"valueString": kept.strip()}
+            return {"valueString": kept}
         q = quantity(ctx, num, obx, 6)
         if comparator:
             q = {"value": q.pop("value"), "comparator": comparator, **q}
