@@ -176,9 +176,11 @@ def parse_rates(root: Path, n: int) -> dict:
 
 def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n: int) -> dict:
     from connectors.ssmix2 import SSMix2Config, SSMix2Connector
+    from ehr_bridge.config import load_settings
     from ehr_bridge.store import open_store
     from ehr_bridge.sync.storage import sync_storage
 
+    write_behind = load_settings().pg_write_behind  # EHR_BRIDGE_PG_WRITE_BEHIND
     tmp = Path(tempfile.mkdtemp(prefix="ssmix2bench_"))
     try:
         root = tmp / "root"
@@ -195,7 +197,8 @@ def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n
             d0, load0 = _db_cpu(store), os.getloadavg()[0]
             mem = MemPeaks()
             c0, t0 = _cpu(), time.perf_counter()
-            rep = sync_storage(store, conn, scope=str(root), workers=workers, validate=validate)  # type: ignore[arg-type]
+            rep = sync_storage(store, conn, scope=str(root), workers=workers, validate=validate,  # type: ignore[arg-type]
+                               write_behind=write_behind)  # fmt: skip
             dt, cpu = time.perf_counter() - t0, _cpu() - c0
             peaks = mem.stop()
             d1 = _db_cpu(store)
@@ -213,14 +216,16 @@ def run_backend(db: str, sizes: list[int], workers: int, validate: str, hl7apy_n
             })  # fmt: skip
             print(json.dumps(stages[-1]), file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        rep = sync_storage(store, conn, scope=str(root), workers=workers, validate=validate)  # type: ignore[arg-type]
+        rep = sync_storage(store, conn, scope=str(root), workers=workers, validate=validate,  # type: ignore[arg-type]
+                           write_behind=write_behind)  # fmt: skip
         rerun = {"s": round(time.perf_counter() - t0, 2), "records": rep.records,
                  "folders_read": rep.folders_read}  # type: ignore[attr-defined]  # fmt: skip
         from mappings import _native
 
         modules = "native" if _native.status() == "native" else "python"
-        out = {"db": db.split("://")[0].split("+")[0], "modules": modules, "stages": stages,
-               "rerun": rerun}  # fmt: skip
+        name = db.split("://")[0].split("+")[0]
+        out = {"db": name, "modules": modules, "stages": stages, "rerun": rerun,
+               "write_behind": write_behind and name == "postgresql"}  # fmt: skip
         if hl7apy_n:
             out["parse"] = parse_rates(root, hl7apy_n)
         store.engine.dispose()
@@ -269,6 +274,8 @@ def table(results: list[dict], modes: list[dict]) -> str:
     hl7apy = next((r["parse"]["hl7apy"]["per_cpu_s"] for r in results if "parse" in r), 0)
     for r in results:
         name = f"{r['db']}, {r.get('modules', 'python')} modules"
+        if r["db"] == "postgresql":
+            name += ", write-behind" if r.get("write_behind") else ", writes in turn"
         for s in r["stages"]:
             lines.append(f"| {name} | {s['tree']:,} | {s['new']:,} | {s['s']} | {s['rate']:,} | "
                          f"{s['per_core']:,} ({s['cores']}) | {s['per_cpu_s']:,} "
@@ -324,6 +331,9 @@ def main() -> None:
     ap.add_argument("--python-too", action="store_true",
                     help="also run each backend on the Python modules (EHR_BRIDGE_NATIVE=0), "
                          "right after the run on the compiled build")  # fmt: skip
+    ap.add_argument("--pg-in-turn-too", action="store_true",
+                    help="also run each PostgreSQL backend (compiled build) with "
+                         "EHR_BRIDGE_PG_WRITE_BEHIND=false: convert and write in turn")  # fmt: skip
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
@@ -333,7 +343,12 @@ def main() -> None:
     results = []
     envs = [{}, {"EHR_BRIDGE_NATIVE": "0"}] if a.python_too else [{}]
     for i, db in enumerate(a.db or ["sqlite"]):
-        for j, env in enumerate(envs):
+        in_turn = (
+            [{"EHR_BRIDGE_PG_WRITE_BEHIND": "false"}]
+            if a.pg_in_turn_too and "postgres" in db
+            else []
+        )
+        for j, env in enumerate([*envs, *in_turn]):
             cmd = [sys.executable, __file__, "--one", db, "--sizes", a.sizes, "--workers",
                    str(a.workers), "--validate", a.validate,
                    "--hl7apy", str(a.hl7apy if i == 0 and j == 0 else 0)]  # fmt: skip

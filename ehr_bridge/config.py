@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     ssmix2_sample_every: int = Field(
         20, description="With ssmix2_validate='sample': fully validate one resource in N."
     )
+    pg_write_behind: bool = Field(
+        True,
+        description="PostgreSQL: a sync's bulk inserts (COPY) are streamed by a background "
+        "thread while the next batch converts, in the same transaction and order (a statement "
+        "waits for them; the commit waits for them). false: write and convert in turn.",
+    )
     ssmix2_commit_seconds: float = Field(
         COMMIT_SECONDS,
         description="SS-MIX2 sync: seconds of records per transaction (also at most 20,000 "

@@ -74,8 +74,14 @@ class MllpIngest:
         make_durable(store)
         self.connector = MllpConnector(config)
         self.scope = "mllp"
+        # one message per transaction, committed before its ACK: nothing to write behind
         self.loop = SyncLoop(
-            store, self.connector, scope=self.scope, validate=validate, batch_size=1
+            store,
+            self.connector,
+            scope=self.scope,
+            validate=validate,
+            batch_size=1,
+            write_behind=False,
         )
         self.acks = AckBuilder()
         self.counts = {"AA": 0, "AE": 0, "AR": 0}

@@ -55,6 +55,7 @@ MODULES = (
     "connectors._sdk.fast_validate",
     "ehr_bridge.store.indexing",
     "ehr_bridge.store.fhirtime",
+    "ehr_bridge.store.copy_text",
     "nl2query.views",
     "mappings.code_systems",
 )

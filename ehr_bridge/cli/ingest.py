@@ -141,6 +141,7 @@ def ingest_ssmix2(
         validate=mode,  # type: ignore[arg-type]
         sample_every=settings.ssmix2_sample_every,
         commit_seconds=settings.ssmix2_commit_seconds,
+        write_behind=settings.pg_write_behind,
         on_progress=on_progress,
         progress_every_s=progress,
     )

@@ -27,6 +27,8 @@ from sqlalchemy import (
     update,
 )
 
+from ehr_bridge.store import write_behind
+from ehr_bridge.store.copy_text import copy_text
 from ehr_bridge.store.errors import Gone, NotFound, VersionConflict
 from ehr_bridge.store.fhirtime import instant_text, now_utc
 from ehr_bridge.store.indexing import index_rows
@@ -34,6 +36,9 @@ from ehr_bridge.store.projections import Projection
 from ehr_bridge.store.tables import INDEX_TABLES, history_table, resource_table
 
 _CHUNK = 500
+# resources written together by upsert_many: all looked up first (_CHUNK ids per IN list), then
+# written, so a sync batch's inserts all follow its reads (ehr_bridge.store.write_behind)
+_UPSERT_CHUNK = 20_000
 
 # One index probe per id on PostgreSQL. ``type = ? AND id IN (500 ids)`` was planned as a
 # bitmap scan over every row of the type whenever the statistics were stale — always, during
@@ -139,6 +144,15 @@ def insert_values(
     driver = conn.connection.driver_connection
     assert driver is not None
     if dialect == "postgresql":
+        behind = write_behind.active(conn)
+        if behind is not None:
+            try:
+                payload = copy_text(values, driver.info.encoding)  # type: ignore[attr-defined]
+            except TypeError:  # a value psycopg formats and copy_text does not: COPY it now
+                behind.drain()
+            else:
+                behind.submit(f"COPY {target} FROM STDIN", payload)
+                return
         with driver.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
             write = copy.write_row
             for value in values:
@@ -178,6 +192,7 @@ def insert_resources(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     if dialect == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
+        write_behind.drain(conn)
         with driver.cursor() as cur:  # type: ignore[attr-defined]
             cur.execute(
                 "SELECT nextval(pg_get_serial_sequence('fhir_resource', 'pk')) "
@@ -281,7 +296,7 @@ class FhirStore:
         with self._conn(conn) as c:
             for resource in resources:
                 batch.append(resource)
-                if len(batch) >= _CHUNK:
+                if len(batch) >= _UPSERT_CHUNK:
                     stats.add(self._upsert_chunk(c, batch))
                     batch = []
             if batch:
@@ -347,11 +362,8 @@ class FhirStore:
                 stored = _with_meta(resource, old.version_id + 1, stamp)
                 changed.append((old, stored))
                 stats.updated += 1
-        if new_rows:
-            # INSERT ... RETURNING with sort_by_parameter_order runs row by row on SQLite and
-            # is parsed as one huge statement on PostgreSQL; both are several times slower.
-            pks = insert_resources(conn, new_rows)
-            self._write_derived(conn, list(zip(pks, new_resources, strict=True)), replace=False)
+        # Updates first: their statements would wait for the new rows' COPYs to finish when
+        # those are written behind (ehr_bridge.store.write_behind).
         if changed:
             self._archive(conn, [old for old, _ in changed])
             for old, stored in changed:
@@ -361,6 +373,11 @@ class FhirStore:
                     .values(self._row(stored, old.version_id + 1, now, content_hash(stored)))
                 )
             self._write_derived(conn, [(old.pk, stored) for old, stored in changed], replace=True)
+        if new_rows:
+            # INSERT ... RETURNING with sort_by_parameter_order runs row by row on SQLite and
+            # is parsed as one huge statement on PostgreSQL; both are several times slower.
+            pks = insert_resources(conn, new_rows)
+            self._write_derived(conn, list(zip(pks, new_resources, strict=True)), replace=False)
         return stats
 
     @staticmethod

@@ -45,6 +45,7 @@ def ssmix2_sync(settings: Any, heartbeat: Callable[[], None]) -> dict[str, Any]:
         validate=settings.ssmix2_validate,
         sample_every=settings.ssmix2_sample_every,
         commit_seconds=settings.ssmix2_commit_seconds,
+        write_behind=settings.pg_write_behind,
         on_batch=heartbeat,
     )
     return report.as_dict()

@@ -40,6 +40,7 @@ from connectors._sdk.records import Checkpoint, Conversion, SourceRecord
 from ehr_bridge.config import COMMIT_SECONDS
 from ehr_bridge.store.repository import bulk_insert
 from ehr_bridge.store.tables import resource_table
+from ehr_bridge.store.write_behind import write_behind
 from ehr_bridge.sync.tables import cursor_table, folder_table, quarantine_table, record_table
 
 log = logging.getLogger("ehr_bridge.sync")
@@ -132,6 +133,7 @@ class SyncLoop:
         commit_records: int = 0,
         commit_seconds: float = COMMIT_SECONDS,
         clock: Callable[[], datetime] = _now,
+        write_behind: bool = True,
     ) -> None:
         """``batch_size``: records converted, held and flushed together.
         ``commit_records``: records per transaction (0: one transaction per batch). A bulk
@@ -141,7 +143,9 @@ class SyncLoop:
         into a 90k-message store: 632 MB of WAL with 2,000-record transactions, see
         benchmarks/RESULTS-ssmix2.md). Memory stays bounded by ``batch_size`` and the
         database's page cache, not by the transaction. ``commit_seconds`` bounds how long
-        other writers wait for the store (SQLite has one writer at a time)."""
+        other writers wait for the store (SQLite has one writer at a time).
+        ``write_behind``: on PostgreSQL, each batch's bulk inserts are streamed while the next
+        batch is read and converted (:mod:`ehr_bridge.store.write_behind`)."""
         self.store = store
         self.connector = connector
         self.name: str = connector.name
@@ -151,6 +155,7 @@ class SyncLoop:
         self.commit_records = commit_records
         self.commit_seconds = commit_seconds
         self.clock = clock
+        self.write_behind = write_behind
         self._in_txn = False
         self._after_commit: list[Callable[[], None]] = []
         # (type, id) known to exist: spares the lookup of ``if_absent`` resources. Bounded (a
@@ -189,6 +194,8 @@ class SyncLoop:
                 for chunk in _chunks(records, self.batch_size):
                     if conn is None:
                         conn = txn.enter_context(self.store.begin())
+                        if self.write_behind:
+                            txn.enter_context(write_behind(conn))
                         self._in_txn, in_txn, started = True, 0, time.monotonic()
                     self._process_chunk(chunk, report, conn)
                     in_txn += len(chunk)
@@ -366,6 +373,15 @@ class SyncLoop:
         absent = self._missing(conn, [k for k in b.if_absent if k not in b.upserts])
         resources = list(b.upserts.values()) + [b.if_absent[k] for k in absent]
         report.jlac_applied += self._enrich(resources)
+        # Statements first, bulk inserts last: on PostgreSQL the bulk inserts are written
+        # behind (ehr_bridge.store.write_behind) while the next batch converts, and any
+        # statement after them would wait for them.
+        self._write_quarantine(conn, b, now)
+        if b.cursor:
+            self._save_cursor(conn, b.cursor, now)
+        self._clear_states(conn, b)
+        if b.checkpoints:
+            self._clear_checkpoints(conn, b.checkpoints)
         if resources:
             stats = self.store.upsert_many(resources, conn=conn)
             report.created += stats.created
@@ -375,14 +391,11 @@ class SyncLoop:
             self._known.clear()
         self._known.update(b.upserts)
         self._known.update(absent)
-        self._write_states(conn, b, now)
-        self._write_quarantine(conn, b, now)
-        if b.cursor:
-            self._save_cursor(conn, b.cursor, now)
+        self._insert_states(conn, b, now)
         if b.checkpoints:
-            self._save_checkpoints(conn, b.checkpoints, now)
+            self._insert_checkpoints(conn, b.checkpoints, now)
 
-    def _save_checkpoints(self, conn: Connection, cps: dict[str, str], now: datetime) -> None:
+    def _clear_checkpoints(self, conn: Connection, cps: dict[str, str]) -> None:
         t = folder_table
         keys = list(cps)
         for i in range(0, len(keys), _IN):
@@ -393,6 +406,9 @@ class SyncLoop:
                     t.c.folder.in_(keys[i : i + _IN]),
                 )
             )
+
+    def _insert_checkpoints(self, conn: Connection, cps: dict[str, str], now: datetime) -> None:
+        t = folder_table
         rows = [
             {
                 "connector": self.name,
@@ -440,17 +456,19 @@ class SyncLoop:
         self._known.update(found)
         return [k for k in keys if k not in found]
 
-    def _write_states(self, conn: Connection, b: _Batch, now: datetime) -> None:
-        """Replace the record-state rows: one DELETE per 500 keys that had a row when the
-        batch was read (none on a first ingest), one bulk insert of the new rows."""
+    def _clear_states(self, conn: Connection, b: _Batch) -> None:
+        """The record-state rows are replaced: first one DELETE per 500 keys that had a row
+        when the batch was read (none on a first ingest), then (:meth:`_insert_states`) one
+        bulk insert of the new rows."""
         t = record_table
-        if not b.states:
-            return
         gone = [k for k in b.states if k in b.stored_keys]
         for i in range(0, len(gone), _IN):
             conn.execute(
                 t.delete().where(t.c.connector == self.name, t.c.record_key.in_(gone[i : i + _IN]))
             )
+
+    def _insert_states(self, conn: Connection, b: _Batch, now: datetime) -> None:
+        t = record_table
         rows = [
             {
                 "connector": self.name,

@@ -318,6 +318,7 @@ def sync_storage(
     on_batch_every: int = 1000,
     on_progress: Callable[[Progress], None] | None = None,
     progress_every_s: float = 5.0,
+    write_behind: bool = True,
 ) -> SyncReport:
     """Sync the changed folders of ``connector`` (see module doc).
 
@@ -333,10 +334,12 @@ def sync_storage(
     ``on_batch``: called every ``on_batch_every`` folders walked, outside the transaction.
     ``on_progress``: called with a :class:`Progress` at most every ``progress_every_s`` seconds
     while folders are walked, and once at the end (it must not write to the store).
+    ``write_behind``: see :class:`SyncLoop` (PostgreSQL only).
     """
     loop = SyncLoop(store, _Converted(connector.name), scope=scope, validate=False,
                     batch_size=batch_size,
-                    commit_records=commit_records, commit_seconds=commit_seconds)  # fmt: skip
+                    commit_records=commit_records, commit_seconds=commit_seconds,
+                    write_behind=write_behind)  # fmt: skip
     seen = read = 0
     report = SyncReport()
     started = last_progress = time.monotonic()
