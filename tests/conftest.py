@@ -29,8 +29,18 @@ def _is_pg() -> bool:
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
     """URL of an empty database (schema created lazily by whoever opens it)."""
+    yield from _fresh_db(tmp_path / "test.db")
+
+
+@pytest.fixture
+def second_db_url(tmp_path: Path) -> Iterator[str]:
+    """Another empty database of the same kind, to compare two ways of writing the same data."""
+    yield from _fresh_db(tmp_path / "second.db")
+
+
+def _fresh_db(sqlite_file: Path) -> Iterator[str]:
     if not _is_pg():
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{sqlite_file}"
         return
     base = normalize_db_url(TEST_DB)
     schema = f"t_{uuid.uuid4().hex[:12]}"

@@ -51,6 +51,11 @@ class WriteBehind:
         self._pending: list[Future[None]] = []
         self.payload_bytes = 0
 
+    @property
+    def pending(self) -> int:
+        """COPYs handed over and not yet waited for by :meth:`drain`."""
+        return len(self._pending)
+
     def submit(self, statement: str, payload: bytes) -> None:
         self.payload_bytes += len(payload)
         self._pending.append(self._pool.submit(self._copy, statement, payload))

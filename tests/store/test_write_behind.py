@@ -111,9 +111,12 @@ def test_statements_see_rows_written_behind_and_errors_surface(db_url: str) -> N
     md.create_all(engine)
     with engine.begin() as conn, write_behind(conn) as wb:
         assert wb is not None
-        insert_values(conn, t, ["n", "s"], [(i, f"r{i}") for i in range(1, 2001)])
-        # the next statement waits for the COPY: it sees all its rows
+        for start in range(1, 2001, 500):
+            insert_values(conn, t, ["n", "s"], [(i, f"r{i}") for i in range(start, start + 500)])
+        assert wb.pending == 4
+        # the next statement first waits for the COPYs: it sees all their rows
         assert conn.execute(select(func.count()).select_from(t)).scalar_one() == 2000
+        assert wb.pending == 0
         conn.execute(t.delete().where(t.c.n > 1000))
         insert_values(conn, t, ["n", "s"], [(i, "again") for i in range(1001, 1501)])
     with engine.connect() as conn:
@@ -121,14 +124,14 @@ def test_statements_see_rows_written_behind_and_errors_surface(db_url: str) -> N
 
     # a duplicate key: the COPY fails in the background; the next statement raises its error
     # and the whole transaction is lost
-    with (
-        pytest.raises(Exception, match="duplicate key"),
-        engine.begin() as conn,
-        write_behind(conn),
-    ):
-        insert_values(conn, t, ["n", "s"], [(5000, "new")])
-        insert_values(conn, t, ["n", "s"], [(1, "dup")])
-        conn.execute(text("SELECT 1"))
+    with engine.connect() as conn:
+        txn = conn.begin()
+        with write_behind(conn):
+            insert_values(conn, t, ["n", "s"], [(5000, "new")])
+            insert_values(conn, t, ["n", "s"], [(1, "dup")])
+            with pytest.raises(Exception, match="duplicate key"):
+                conn.execute(text("SELECT 1"))
+        txn.rollback()
     # ... and at the end of the block when no statement follows
     with (
         pytest.raises(Exception, match="duplicate key"),
