@@ -2,7 +2,8 @@
 
 A bulk ingest on PostgreSQL alternates two kinds of work: ours (read, parse, convert, index)
 and the server's (insert rows, update B-tree indexes, write WAL). Done in turn, each waits for
-the other: a third of the wall time was spent waiting in ``COPY ... finish`` for the server.
+the other: a third of the wall time was spent waiting for the server, most of it in ``COPY ...
+finish`` (py-spy, benchmarks/RESULTS-ssmix2.md).
 Inside :func:`write_behind`, :func:`~ehr_bridge.store.repository.insert_values` formats its rows
 into a COPY payload and hands it to one background thread, which streams the payloads to the
 server in order on the same connection and transaction, while the caller goes on converting.
