@@ -54,8 +54,8 @@ def build(force: bool = False) -> int:
         script.write_text(SETUP.format(out=str(lib), tmp=str(tmp), jobs=str(os.cpu_count() or 1),
                                        group=_native.GROUP), "utf-8")  # fmt: skip
         sources = [str(_native.source_path(m).relative_to(ROOT)) for m in _native.MODULES]
-        env = {**os.environ, "EHR_BRIDGE_NATIVE": "0"}
-        done = subprocess.run([sys.executable, str(script), *sources], cwd=ROOT, env=env,
+        # (EHR_BRIDGE_NATIVE=0 is inherited from this process's environment, set above)
+        done = subprocess.run([sys.executable, str(script), *sources], cwd=ROOT,
                               capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])

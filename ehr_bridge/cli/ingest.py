@@ -202,7 +202,12 @@ def quarantine_retry(
         if name != "ss-mix2":
             typer.echo(f"skipping {name}: no retry support in the CLI", err=True)
             continue
-        loop = SyncLoop(store, _ssmix2(Path(scope), settings, facility_code), scope=scope)
+        loop = SyncLoop(
+            store,
+            _ssmix2(Path(scope), settings, facility_code),
+            scope=scope,
+            write_behind=settings.pg_write_behind,
+        )
         rep = loop.retry()
         typer.echo(
             f"{scope}: retried={rep.records} converted={rep.converted} quarantined={rep.quarantined}"

@@ -78,10 +78,8 @@ class WriteBehind:
 
     def abandon(self) -> None:
         """Drop the COPYs not started yet and wait until the thread leaves the connection."""
-        for future in self._pending:
-            future.cancel()
         self._pending = []
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
